@@ -1,0 +1,32 @@
+"""The ``gesturekit`` command. Each sub-command lives in its own module here and
+registers itself with :func:`add_commands`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import train as _train
+
+_MODULES = [_train]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gesturekit", description="Hands as an input device.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for mod in _MODULES:
+        mod.add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError, ImportError) as e:
+        print(f"gesturekit: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

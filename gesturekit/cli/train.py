@@ -1,0 +1,53 @@
+"""``gesturekit train keypoints|detector|gestures``."""
+
+from __future__ import annotations
+
+import argparse
+
+TRAINERS: dict[str, callable] = {}
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("train", help="train a model")
+    what = p.add_subparsers(dest="what", required=True)
+
+    k = what.add_parser("keypoints", help="train a keypoint regressor on YOLO-pose, COCO or CSV data")
+    k.add_argument("--data", required=True, help="training folder")
+    k.add_argument("--val", help="validation folder (default: 10%% of --data)")
+    k.add_argument("--layout", default="hand21", help="layout name (hand21, hand12) or a layout .json")
+    k.add_argument("--arch", default="kpnet_simcc")
+    k.add_argument("--input-size", type=int, default=128)
+    k.add_argument("--epochs", type=int, default=30)
+    k.add_argument("--batch-size", type=int, default=64)
+    k.add_argument("--lr", type=float, help="peak learning rate (default: learning-rate finder)")
+    k.add_argument("--train-limit", type=int, help="use only this many training images (seeded)")
+    k.add_argument("--val-limit", type=int, default=1000)
+    k.add_argument("--repeat", type=int, default=1, help="draws per image per epoch")
+    k.add_argument("--heavy-augment", action="store_true", help="stronger augmentation for tiny data sets")
+    k.add_argument("--threads", type=int, default=2)
+    k.add_argument("--workers", type=int, default=1)
+    k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    k.add_argument("--out", default="runs/keypoints")
+    k.add_argument("--export", help="also write the best weights here (.pt) and beside it an .onnx")
+    k.set_defaults(func=_train_keypoints)
+
+
+def _train_keypoints(args: argparse.Namespace) -> int:
+    from ..augment import AugmentOptions
+    from ..layouts import get_layout
+    from ..train.keypoints import train_keypoints
+    from ..train.loop import TrainConfig
+
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                      threads=args.threads, workers=args.workers, out=args.out, device=args.device)
+    best = train_keypoints(args.data, args.val, get_layout(args.layout), args.arch, args.input_size, cfg,
+                           val_limit=args.val_limit, train_limit=args.train_limit, repeat=args.repeat,
+                           augment=AugmentOptions.heavy() if args.heavy_augment else AugmentOptions())
+    print(f"best checkpoint: {best}")
+    if args.export:
+        from ..train.export import export_keypoints
+
+        for path in export_keypoints(best, args.export):
+            print(f"wrote {path}")
+    return 0

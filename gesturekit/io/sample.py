@@ -1,0 +1,34 @@
+"""The one in-memory record every annotation reader produces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Sample:
+    """One image and its labelled objects, in pixels.
+
+    ``keypoints`` is ``(N, K, 2)`` and ``visible`` ``(N, K)``; both are empty
+    (K = 0) for box-only data. ``boxes`` is ``(N, 4)`` x1 y1 x2 y2.
+    """
+
+    image: Path
+    width: int
+    height: int
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
+    keypoints: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 2), np.float32))
+    visible: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), bool))
+    labels: list[str] = field(default_factory=list)
+
+
+def boxes_from_keypoints(kp: np.ndarray, vis: np.ndarray | None = None) -> np.ndarray:
+    """Tight (N, 4) boxes around each object's (visible) points."""
+    out = np.zeros((len(kp), 4), np.float32)
+    for i, pts in enumerate(kp):
+        p = pts if vis is None or not vis[i].any() else pts[vis[i]]
+        out[i] = [p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()]
+    return out

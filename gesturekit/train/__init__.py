@@ -1,0 +1,1 @@
+"""Training tools (need the ``train`` extra: torch, albumentations, tqdm, matplotlib)."""

@@ -1,0 +1,76 @@
+"""Training samples for the keypoint regressor: cached hand regions → augmented crops."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..augment import AugmentOptions, pixel_pipeline
+from ..geometry import Crop, compose, crop_from_keypoints, flip_matrix, apply_affine
+from ..layouts import HAND_21, KeypointLayout
+
+# Side of the regressor's crop as a multiple of the longer side of the hand's
+# upright keypoint box: the tracker and the detector adaptor use the same.
+CROP_SCALE = 1.5
+
+
+class KeypointCrops:
+    """Indexable dataset of ``(image CHW float32 RGB 0..1, xy (K, 2) crop px, weight (K,))``.
+
+    ``cache`` comes from :func:`gesturekit.train.cache.build_cache`. Points of
+    21-point hands are cropped upright like the tracker does; other layouts
+    are cropped axis-aligned and learn the rotation from augmentation.
+    ``augment=None`` gives the seeded evaluation crops (a detector-like jitter
+    that is the same on every call).
+    """
+
+    def __init__(self, cache: dict, layout: KeypointLayout, input_size: int = 128,
+                 augment: AugmentOptions | None = None, seed: int = 0, indices: np.ndarray | None = None,
+                 source_layout: KeypointLayout = HAND_21):
+        self.images, self.kps, self.vis = cache["images"], cache["keypoints"], cache["visible"]
+        self.layout, self.size, self.opts, self.seed = layout, input_size, augment, seed
+        self.indices = np.arange(len(self.images)) if indices is None else np.asarray(indices)
+        self.derive = layout is not source_layout and layout.from_hand21 is not None
+        self.upright = source_layout is HAND_21
+        self.pipeline = pixel_pipeline(augment) if augment is not None else None
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def crop_for(self, j: int, rng: np.random.Generator) -> tuple[Crop, bool]:
+        kp = self.kps[j]
+        base = crop_from_keypoints(kp, CROP_SCALE, None if self.upright else 0.0)
+        o = self.opts or AugmentOptions(shift=0.08, scale=(0.9, 1.15), rotate_deg=15.0)
+        crop = base.jittered(rng, o.shift, o.scale, o.rotate_deg)
+        flip = False
+        if self.opts is not None:
+            if rng.random() < o.full_rotation_p:
+                crop = Crop(crop.cx, crop.cy, crop.size, rng.uniform(-np.pi, np.pi))
+            flip = rng.random() < o.flip_p
+        return crop, flip
+
+    def __getitem__(self, i: int):
+        j = int(self.indices[i])
+        seed = (self.seed, j) if self.opts is None else (self.seed, self.epoch, j)
+        rng = np.random.default_rng(seed)
+        crop, flip = self.crop_for(j, rng)
+        m = crop.matrix(self.size)
+        if flip:
+            m = compose(flip_matrix(self.size), m)
+        import cv2
+
+        img = cv2.warpAffine(np.asarray(self.images[j]), m, (self.size, self.size), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_CONSTANT)
+        kp = apply_affine(m, self.kps[j])
+        vis = self.vis[j].copy()
+        if self.derive:
+            kp, vis = self.layout.derive(kp), np.ones(self.layout.num_points, bool)
+        if flip:
+            perm = list(self.layout.flip)
+            kp, vis = kp[perm], vis[perm]
+        if self.pipeline is not None:
+            out = self.pipeline(image=img, keypoints=kp)
+            img, kp = out["image"], np.asarray(out["keypoints"], np.float32).reshape(-1, 2)
+        img = img[:, :, ::-1].transpose(2, 0, 1).astype(np.float32) / 255.0  # BGR → RGB, CHW
+        inside = (kp >= 0).all(1) & (kp < self.size).all(1)
+        return np.ascontiguousarray(img), kp.astype(np.float32), (vis & inside).astype(np.float32)

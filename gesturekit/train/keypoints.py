@@ -1,0 +1,88 @@
+"""Train and score keypoint regressors on any layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..io import read_keypoints
+from ..layouts import HAND_21, KeypointLayout
+from ..nn import create_model
+from .cache import build_cache
+from .keypoint_data import KeypointCrops
+from .losses import keypoint_loss
+from .loop import TrainConfig, fit
+from .metrics import keypoint_metrics
+from ..augment import AugmentOptions
+
+
+def predict_crops(model: torch.nn.Module, dataset: KeypointCrops, batch_size: int = 128):
+    """Run ``model`` over every crop of ``dataset``; returns pred px, label px, weights, confidences."""
+    device = next(model.parameters()).device
+    preds, gts, ws, confs = [], [], [], []
+    size = dataset.size
+    for i in range(0, len(dataset), batch_size):
+        items = [dataset[j] for j in range(i, min(i + batch_size, len(dataset)))]
+        x = torch.from_numpy(np.stack([it[0] for it in items])).to(device)
+        out = model(x.contiguous(memory_format=torch.channels_last))
+        preds.append(((out["xy"].float().cpu().numpy() + 1.0) / 2.0) * size)
+        confs.append(out["conf"].float().cpu().numpy())
+        gts.append(np.stack([it[1] for it in items]))
+        ws.append(np.stack([it[2] for it in items]))
+    return np.concatenate(preds), np.concatenate(gts), np.concatenate(ws) > 0, np.concatenate(confs)
+
+
+def evaluate_crops(model, dataset: KeypointCrops) -> dict[str, float]:
+    pred, gt, vis, _ = predict_crops(model, dataset)
+    return keypoint_metrics(pred, gt, vis, crop_size=dataset.size)
+
+
+def train_keypoints(data: str | Path, val: str | Path | None = None, layout: KeypointLayout = HAND_21,
+                    arch: str = "kpnet_simcc", input_size: int = 128, cfg: TrainConfig | None = None,
+                    val_limit: int | None = 1000, train_limit: int | None = None,
+                    augment: AugmentOptions | None = None, repeat: int = 1) -> Path:
+    """Train on a YOLO-pose, COCO or CSV folder; returns the path of the best checkpoint.
+
+    ``val`` None holds out a seeded 10% of ``data``. ``repeat`` draws each image
+    several times per epoch (small data sets).
+    """
+    cfg = cfg or TrainConfig()
+    train_samples = read_keypoints(data)
+    src_layout = HAND_21 if train_samples[0].keypoints.shape[1] == 21 else layout
+    if src_layout is not layout and layout.from_hand21 is None:
+        layout.check(train_samples[0].keypoints[0], str(data))
+    rng = np.random.default_rng(cfg.seed)
+    if train_limit:
+        train_samples = [train_samples[i] for i in sorted(rng.permutation(len(train_samples))[:train_limit])]
+    if val is None:
+        order = rng.permutation(len(train_samples))
+        n_val = max(1, len(order) // 10)
+        val_samples = [train_samples[i] for i in order[:n_val]]
+        train_samples = [train_samples[i] for i in order[n_val:]]
+    else:
+        val_samples = read_keypoints(val)
+    if val_limit and len(val_samples) > val_limit:
+        val_samples = [val_samples[i] for i in sorted(rng.permutation(len(val_samples))[:val_limit])]
+    train_cache, val_cache = build_cache(train_samples), build_cache(val_samples)
+    idx = np.tile(np.arange(len(train_cache["images"])), repeat)
+    train_set = KeypointCrops(train_cache, layout, input_size, augment or AugmentOptions(), cfg.seed,
+                              indices=idx, source_layout=src_layout)
+    val_set = KeypointCrops(val_cache, layout, input_size, None, cfg.seed, source_layout=src_layout)
+    model = create_model(arch, num_points=layout.num_points, input_size=input_size)
+    model.layout = layout
+
+    def loss_fn(m, batch):
+        x, xy, w = batch
+        return keypoint_loss(m(x.contiguous(memory_format=torch.channels_last)), xy, w, input_size)
+
+    def on_epoch(epoch: int) -> None:
+        train_set.epoch = epoch  # new augmentation draws each epoch, reproducibly
+
+    fit(model, train_set, loss_fn, lambda m: evaluate_crops(m, val_set), cfg, on_epoch=on_epoch)
+    best = Path(cfg.out) / "best.pt"
+    ckpt = torch.load(best, weights_only=True)
+    ckpt["layout"] = layout.to_dict()
+    torch.save(ckpt, best)
+    return best

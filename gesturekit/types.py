@@ -1,0 +1,102 @@
+"""Typed results: one hand and all hands of a frame.
+
+Pixels are the storage; normalised coordinates are derived properties.
+Keypoints are float32 ``(K, 2)`` per hand and ``(N, K, 2)`` for a frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .layouts import HAND_21, KeypointLayout
+
+
+@dataclass
+class Hand:
+    """One hand in one frame, all coordinates in pixels of that frame."""
+
+    keypoints: np.ndarray                 # (K, 2) float32, x y in pixels
+    confidence: np.ndarray                # (K,) float32 in [0, 1]
+    box: np.ndarray                       # (4,) x1 y1 x2 y2 pixels
+    score: float                          # hand presence score
+    image_size: tuple[int, int]           # (width, height)
+    handedness: str | None = None         # "left" | "right" | None
+    handedness_score: float = 0.0
+    track_id: int | None = None
+    gesture: str | None = None
+    gesture_score: float = 0.0
+    layout: KeypointLayout = field(default=HAND_21, repr=False)
+
+    @property
+    def keypoints_normalized(self) -> np.ndarray:
+        """Keypoints divided by the frame width and height (0..1 inside the frame)."""
+        w, h = self.image_size
+        return self.keypoints / np.array([w, h], np.float32)
+
+    def to_dict(self) -> dict:
+        return {
+            "keypoints": np.round(self.keypoints, 2).tolist(),
+            "confidence": np.round(self.confidence, 3).tolist(),
+            "score": round(float(self.score), 4),
+            "handedness": self.handedness,
+            "handedness_score": round(float(self.handedness_score), 3),
+            "bbox": np.round(self.box, 2).tolist(),
+            "track_id": self.track_id,
+            "gesture": self.gesture,
+            "gesture_score": round(float(self.gesture_score), 3),
+        }
+
+
+@dataclass
+class Hands:
+    """All hands of one frame; converts to plain numpy arrays."""
+
+    hands: list[Hand]
+    image_size: tuple[int, int]
+    timestamp_ms: float | None = None
+
+    def __len__(self) -> int:
+        return len(self.hands)
+
+    def __iter__(self):
+        return iter(self.hands)
+
+    def __getitem__(self, i: int) -> Hand:
+        return self.hands[i]
+
+    @property
+    def xy(self) -> np.ndarray:
+        """(N, K, 2) keypoints in pixels."""
+        k = self.hands[0].keypoints.shape[0] if self.hands else HAND_21.num_points
+        return np.stack([h.keypoints for h in self.hands]) if self.hands else np.zeros((0, k, 2), np.float32)
+
+    @property
+    def xy_normalized(self) -> np.ndarray:
+        w, h = self.image_size
+        return self.xy / np.array([w, h], np.float32)
+
+    @property
+    def confidence(self) -> np.ndarray:
+        k = self.xy.shape[1]
+        return np.stack([h.confidence for h in self.hands]) if self.hands else np.zeros((0, k), np.float32)
+
+    @property
+    def boxes(self) -> np.ndarray:
+        return np.stack([h.box for h in self.hands]).astype(np.float32) if self.hands else np.zeros((0, 4), np.float32)
+
+    @property
+    def scores(self) -> np.ndarray:
+        return np.array([h.score for h in self.hands], np.float32)
+
+    @property
+    def track_ids(self) -> list[int | None]:
+        return [h.track_id for h in self.hands]
+
+    def to_numpy(self) -> dict[str, np.ndarray]:
+        return {"xy": self.xy, "confidence": self.confidence, "boxes": self.boxes,
+                "scores": self.scores}
+
+    def to_dict(self) -> dict:
+        return {"timestamp_ms": self.timestamp_ms, "hands": [h.to_dict() for h in self.hands]}
