@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import eval as _eval
 from . import train as _train
 
-_MODULES = [_train]
+_MODULES = [_train, _eval]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,7 +29,7 @@ def default_cache_dir() -> Path:
 
 
 def _key(samples: list[Sample], size: int, context: float) -> str:
-    h = hashlib.sha1(f"{size}-{context}-{len(samples)}".encode())
+    h = hashlib.sha1(f"v2-{size}-{context}-{len(samples)}".encode())
     for s in samples[:: max(1, len(samples) // 500)]:
         h.update(str(s.image).encode())
         h.update(s.keypoints.tobytes())
@@ -45,7 +45,11 @@ def _region(s: Sample, kp: np.ndarray, vis: np.ndarray, size: int, context: floa
 
 def build_cache(samples: list[Sample], cache_dir: str | Path | None = None, size: int = CACHE_SIZE,
                 context: float = CONTEXT, threads: int = 2) -> dict[str, np.ndarray]:
-    """Cache every labelled hand of ``samples``; returns memory-mapped ``images``, ``keypoints``, ``visible``."""
+    """Cache every labelled hand of ``samples``.
+
+    Returns memory-mapped ``images`` and ``keypoints``, ``visible``, ``scales`` (source pixels per cached
+    pixel) and ``source`` (image path per entry).
+    """
     if not samples or samples[0].keypoints.shape[1] == 0:
         raise DataFormatError("cache: samples carry no keypoints")
     cache_dir = Path(cache_dir or default_cache_dir()) / f"kp-{_key(samples, size, context)}"
@@ -57,6 +61,7 @@ def build_cache(samples: list[Sample], cache_dir: str | Path | None = None, size
             "images": np.lib.format.open_memmap(cache_dir / "images.npy", mode="r"),
             "keypoints": np.load(cache_dir / "keypoints.npy"),
             "visible": np.load(cache_dir / "visible.npy"),
+            "scales": np.load(cache_dir / "scales.npy"),
             "source": meta["source"],
         } if n and k else {}
     items = [(s, i) for s in samples for i in range(len(s.keypoints))]
@@ -66,6 +71,7 @@ def build_cache(samples: list[Sample], cache_dir: str | Path | None = None, size
     images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(items), size, size, 3))
     kps = np.zeros((len(items), k, 2), np.float32)
     vis = np.zeros((len(items), k), bool)
+    scales = np.zeros(len(items), np.float32)  # source pixels per cached pixel
 
     def work(j: int) -> None:
         s, i = items[j]
@@ -76,6 +82,7 @@ def build_cache(samples: list[Sample], cache_dir: str | Path | None = None, size
         images[j] = crop.warp(img, size)
         kps[j] = crop.to_crop(s.keypoints[i], size)
         vis[j] = s.visible[i]
+        scales[j] = crop.size / size
 
     try:
         from tqdm import tqdm
@@ -89,6 +96,7 @@ def build_cache(samples: list[Sample], cache_dir: str | Path | None = None, size
     tmp.rename(cache_dir / "images.npy")
     np.save(cache_dir / "keypoints.npy", kps)
     np.save(cache_dir / "visible.npy", vis)
+    np.save(cache_dir / "scales.npy", scales)
     source = [str(items[j][0].image) for j in range(len(items))]
     meta_file.write_text(json.dumps({"n": len(items), "k": k, "size": size, "context": context, "source": source}))
     return build_cache(samples, cache_dir.parent, size, context)

@@ -6,11 +6,8 @@ import numpy as np
 
 from ..augment import AugmentOptions, pixel_pipeline
 from ..geometry import Crop, compose, crop_from_keypoints, flip_matrix, apply_affine
+from ..landmarks import CROP_SCALE  # one constant shared with the tracker
 from ..layouts import HAND_21, KeypointLayout
-
-# Side of the regressor's crop as a multiple of the longer side of the hand's
-# upright keypoint box: the tracker and the detector adaptor use the same.
-CROP_SCALE = 1.5
 
 
 class KeypointCrops:
@@ -50,6 +47,10 @@ class KeypointCrops:
         return crop, flip
 
     def __getitem__(self, i: int):
+        return self.sample(i)[:3]
+
+    def sample(self, i: int):
+        """``(image, xy, weight, matrix)``; ``matrix`` maps cached-image pixels to crop pixels."""
         j = int(self.indices[i])
         seed = (self.seed, j) if self.opts is None else (self.seed, self.epoch, j)
         rng = np.random.default_rng(seed)
@@ -73,4 +74,4 @@ class KeypointCrops:
             img, kp = out["image"], np.asarray(out["keypoints"], np.float32).reshape(-1, 2)
         img = img[:, :, ::-1].transpose(2, 0, 1).astype(np.float32) / 255.0  # BGR → RGB, CHW
         inside = (kp >= 0).all(1) & (kp < self.size).all(1)
-        return np.ascontiguousarray(img), kp.astype(np.float32), (vis & inside).astype(np.float32)
+        return np.ascontiguousarray(img), kp.astype(np.float32), (vis & inside).astype(np.float32), m

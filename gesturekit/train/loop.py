@@ -80,7 +80,7 @@ def lr_find(model, loader, loss_fn, device, lo: float = 1e-5, hi: float = 1e-1, 
         opt.zero_grad()
         loss.backward()
         opt.step()
-        avg = 0.9 * avg + 0.1 * float(loss)
+        avg = 0.9 * avg + 0.1 * float(loss.detach())
         smooth = avg / (1 - 0.9 ** (i + 1))
         hist.append((lr, smooth))
         best = min(best, smooth)
@@ -161,7 +161,7 @@ def fit(model: torch.nn.Module, train_set, loss_fn: Callable, evaluate: Callable
             opt.step()
             sched.step()
             total, n = total + float(loss), n + 1
-            bar.set_postfix(loss=f"{total / n:.4f}")
+            bar.set_postfix(loss=f"{total / n:.4f}", refresh=False)
         model.eval()
         with torch.no_grad():
             metrics = evaluate(model)

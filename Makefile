@@ -1,0 +1,28 @@
+# The two set-up commands of the README live here.
+#   make demo  — install gesturekit and run the main job (track a clip, write an annotated video)
+#   make test  — install everything the tests need (apt + pip) and run the test suite
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CLIP ?= ../shared/data/videos/huytung_2hand.mp4
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[train,qt,control,dev]"
+
+apt:
+	@if ! command -v Xvfb >/dev/null || ! command -v xdotool >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xdotool libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 >/dev/null; fi
+
+demo: install
+	mkdir -p runs
+	$(BIN)/gesturekit track $(CLIP) --out runs/annotated.mp4 --json runs/frames.json
+
+test: apt install
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+.PHONY: install apt demo test

@@ -1,0 +1,42 @@
+"""``gesturekit eval keypoints|detector|…``: score a model and print JSON.
+
+Other modules add their own ``eval`` targets through ``add_eval_subcommand(what)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+_EXTRA: list = []  # add_eval_subcommand functions registered by other cli modules
+
+
+def register(fn) -> None:
+    _EXTRA.append(fn)
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("eval", help="score a model and print JSON")
+    what = p.add_subparsers(dest="what", required=True)
+    k = what.add_parser("keypoints", help="score a keypoint model on a YOLO-pose, COCO or CSV folder")
+    k.add_argument("--data", required=True)
+    k.add_argument("--model", help="model file (default: the shipped models/keypoints.onnx)")
+    k.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
+    k.add_argument("--limit", type=int, help="score a seeded subset of this many images")
+    k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--json", action="store_true", help="print JSON only")
+    k.set_defaults(func=_eval_keypoints)
+    for fn in _EXTRA:
+        fn(what)
+
+
+def _eval_keypoints(args: argparse.Namespace) -> int:
+    from ..train.keypoint_eval import evaluate_keypoint_model
+
+    m = evaluate_keypoint_model(args.data, args.model, args.backend, args.limit, args.seed)
+    if args.json:
+        print(json.dumps(m))
+    else:
+        for key, val in m.items():
+            print(f"{key:>12}: {val:.4f}" if isinstance(val, float) else f"{key:>12}: {val}")
+    return 0
