@@ -1,0 +1,83 @@
+"""LandmarkRegressor: warp hand crops, run the keypoint network, map points back to the frame.
+
+The regressor was trained on upright crops whose side is :data:`CROP_SCALE` ×
+the longer side of the hand's upright keypoint box (see
+:func:`gesturekit.geometry.crop_from_keypoints`); the tracker builds its crops
+the same way so that what it feeds matches what the network learned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import LayoutMismatchError
+from .geometry import Crop
+from .images import as_bgr_uint8
+from .layouts import HAND_21, KeypointLayout
+
+# Crop side as a multiple of the longer side of the hand's upright keypoint box.
+# Shared by training (train/keypoint_data.py), the tracker and the detector adaptor.
+CROP_SCALE = 1.5
+
+DEFAULT_MODEL = "keypoints.onnx"
+
+
+class LandmarkRegressor:
+    """21 (or K) keypoints per crop from the keypoint network.
+
+    ``model_path`` None loads ``models/keypoints.onnx``. ``backend``/``device``/
+    ``threads`` go to :meth:`gesturekit.runtime.Runner.load`.
+    """
+
+    def __init__(self, model_path: str | Path | None = None, backend: str = "auto", device: str = "auto",
+                 threads: int | None = None):
+        from .runtime import Runner, default_model
+
+        path = Path(model_path) if model_path is not None else default_model(DEFAULT_MODEL)
+        self.runner = Runner.load(path, backend=backend, device=device, threads=threads, task="keypoints")
+        size = self.runner.input_size
+        self.input_size = int(size if isinstance(size, int) else size[0])
+        lay = self.runner.meta.get("layout")
+        self.layout: KeypointLayout = KeypointLayout.from_dict(lay, str(path)) if lay else HAND_21
+        self.path = path
+
+    @property
+    def num_points(self) -> int:
+        return self.layout.num_points
+
+    def crops_to_batch(self, frame: np.ndarray, crops: Sequence[Crop]) -> np.ndarray:
+        """``(N, 3, S, S)`` float32 RGB 0..1 from a BGR uint8 frame."""
+        s = self.input_size
+        batch = np.empty((len(crops), 3, s, s), np.float32)
+        for i, c in enumerate(crops):
+            patch = cv2.cvtColor(c.warp(frame, s), cv2.COLOR_BGR2RGB)
+            batch[i] = patch.transpose(2, 0, 1) * (1.0 / 255.0)
+        return batch
+
+    def predict(self, frame: np.ndarray, crops: Sequence[Crop]) -> tuple[np.ndarray, np.ndarray]:
+        """Keypoints ``(N, K, 2)`` in frame pixels and confidences ``(N, K)`` for each crop.
+
+        ``frame`` is any image :func:`gesturekit.images.as_bgr_uint8` accepts
+        (BGR uint8 is the fast path). All crops run as one batch.
+        """
+        frame = as_bgr_uint8(frame)
+        k = self.num_points
+        if not crops:
+            return np.zeros((0, k, 2), np.float32), np.zeros((0, k), np.float32)
+        for i, c in enumerate(crops):
+            if not isinstance(c, Crop):
+                raise TypeError(f"crops[{i}]: expected a gesturekit.geometry.Crop, got {type(c).__name__}")
+            if not (np.isfinite([c.cx, c.cy, c.size, c.angle]).all() and c.size > 1):
+                raise ValueError(f"crops[{i}]: not a usable crop {c}")
+        out = self.runner(self.crops_to_batch(frame, crops))
+        xy, conf = out["xy"], out["conf"]
+        if xy.shape[1] != k:
+            raise LayoutMismatchError(f"{self.path}: model gave {xy.shape[1]} points, layout has {k}")
+        s = self.input_size
+        px = (xy.astype(np.float32) + 1.0) * (s / 2.0)  # [-1, 1] → continuous crop pixels
+        kps = np.stack([c.to_frame(p, s) for c, p in zip(crops, px)]).astype(np.float32)
+        return kps, np.clip(conf, 0.0, 1.0).astype(np.float32)

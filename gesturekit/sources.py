@@ -1,0 +1,293 @@
+"""Frame sources: webcam, video file, image folder, stream URL → ``(frame, timestamp_ms)``.
+
+:func:`open_source` picks the kind from what it is given. Frames are H×W×3 uint8
+BGR. :class:`LatestFrameReader` reads a source on a thread and hands out only
+the newest frame, so a slow consumer sees fresh frames instead of a backlog.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import GestureKitError
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".gif")
+
+Frame = tuple[np.ndarray, float]
+
+
+class SourceError(GestureKitError, OSError):
+    """A source cannot be opened, or stopped delivering frames (the message names it)."""
+
+
+class FrameSource:
+    """Iterable of ``(frame BGR uint8, timestamp_ms)``; closes itself at the end. Use as a context manager."""
+
+    name: str = "source"
+
+    def __iter__(self) -> Iterator[Frame]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _CaptureSource(FrameSource):
+    """OpenCV VideoCapture over a camera index, a file or a URL."""
+
+    def __init__(self, target: int | str, name: str, live: bool):
+        self.target, self.name, self.live = target, name, live
+        self._cap: cv2.VideoCapture | None = None
+
+    def _open(self) -> cv2.VideoCapture:
+        cap = cv2.VideoCapture(self.target)
+        if not cap.isOpened():
+            cap.release()
+            raise SourceError(f"{self.name}: cannot open (no such device, unsupported codec or unreachable)")
+        self._cap = cap
+        return cap
+
+    def __iter__(self) -> Iterator[Frame]:
+        cap = self._open()
+        fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
+        fps = fps if 1.0 <= fps <= 1000.0 else 30.0
+        t0 = time.monotonic()
+        i = 0
+        try:
+            while True:
+                ok, frame = cap.read()
+                if not ok or frame is None:
+                    if self.live:
+                        # A camera or stream has no end: no frame means it went away.
+                        what = "delivered no frame" if i == 0 else f"stopped delivering frames after {i}"
+                        raise SourceError(f"{self.name}: {what} (disconnected or in use by another program?)")
+                    return  # end of file: every decoded frame, the last one included, was yielded
+                if frame.ndim == 2 or frame.shape[2] != 3:
+                    from .images import as_bgr_uint8
+
+                    frame = as_bgr_uint8(frame, self.name)
+                # Files: presentation time from the frame index (CAP_PROP_POS_MSEC is unreliable
+                # across backends); live sources: wall clock since opening.
+                ts = (time.monotonic() - t0) * 1000.0 if self.live else i * 1000.0 / fps
+                i += 1
+                yield frame, ts
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class CameraSource(_CaptureSource):
+    """A webcam by index; ``width``/``height``/``fps`` are requests the driver may ignore."""
+
+    def __init__(self, index: int = 0, width: int | None = None, height: int | None = None,
+                 fps: float | None = None):
+        super().__init__(int(index), f"camera {index}", live=True)
+        self.req = (width, height, fps)
+
+    def _open(self) -> cv2.VideoCapture:
+        cap = super()._open()
+        w, h, fps = self.req
+        if w:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, w)
+        if h:
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, h)
+        if fps:
+            cap.set(cv2.CAP_PROP_FPS, fps)
+        return cap
+
+
+class VideoFileSource(_CaptureSource):
+    """A video file; timestamps are frame index / fps."""
+
+    def __init__(self, path: str | Path):
+        path = Path(path)
+        if not path.is_file():
+            raise SourceError(f"{path}: video file not found")
+        super().__init__(str(path), str(path), live=False)
+
+
+class StreamSource(_CaptureSource):
+    """An RTSP/HTTP stream URL; wall-clock timestamps."""
+
+    def __init__(self, url: str):
+        super().__init__(url, url, live=True)
+
+
+class ImageFolderSource(FrameSource):
+    """Images under a folder, recursive, sorted by relative path; timestamps step by 1000/fps ms.
+
+    An unreadable image raises :class:`SourceError` naming it (``skip_bad=True`` skips it).
+    """
+
+    def __init__(self, folder: str | Path, fps: float = 30.0, skip_bad: bool = False):
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise SourceError(f"{self.folder}: image folder not found")
+        self.name, self.fps, self.skip_bad = str(self.folder), float(fps), skip_bad
+        self.paths = sorted((p for p in self.folder.rglob("*") if p.suffix.lower() in IMAGE_EXTS and p.is_file()),
+                            key=lambda p: p.relative_to(self.folder).as_posix())
+        if not self.paths:
+            raise SourceError(f"{self.folder}: no images ({', '.join(IMAGE_EXTS)}) found")
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __iter__(self) -> Iterator[Frame]:
+        i = 0
+        for p in self.paths:
+            img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+            if img is None:
+                if self.skip_bad:
+                    continue
+                raise SourceError(f"{p}: cannot decode image")
+            yield img, i * 1000.0 / self.fps
+            i += 1
+
+
+class ArraySource(FrameSource):
+    """Frames already in memory (tests, generated sequences)."""
+
+    def __init__(self, frames: Iterable[np.ndarray], fps: float = 30.0):
+        self.frames, self.fps, self.name = frames, float(fps), "frames"
+
+    def __iter__(self) -> Iterator[Frame]:
+        for i, f in enumerate(self.frames):
+            yield f, i * 1000.0 / self.fps
+
+
+def open_source(source: int | str | Path | FrameSource | Iterable, **kwargs) -> FrameSource:
+    """A :class:`FrameSource` from a camera index (``0`` or ``"0"``), a video file, an image
+    folder, a single image, a stream URL (``rtsp://…``, ``http://…``), or a FrameSource.
+
+    Missing files raise :class:`SourceError` naming the path.
+    """
+    if isinstance(source, FrameSource):
+        return source
+    if isinstance(source, bool):
+        raise TypeError(f"source: {source!r} is not a camera index, path or URL")
+    if isinstance(source, int):
+        return CameraSource(source, **kwargs)
+    if isinstance(source, (str, Path)):
+        s = str(source)
+        if s.isdigit():
+            return CameraSource(int(s), **kwargs)
+        if "://" in s:
+            return StreamSource(s)
+        p = Path(s)
+        if p.is_dir():
+            return ImageFolderSource(p, **kwargs)
+        if not p.exists():
+            raise SourceError(f"{p}: no such file or folder")
+        if p.suffix.lower() in IMAGE_EXTS:
+            img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+            if img is None:
+                raise SourceError(f"{p}: cannot decode image")
+            return ArraySource([img])
+        return VideoFileSource(p)
+    if isinstance(source, Iterable):
+        return ArraySource(source, **kwargs)
+    raise ValueError(f"source: {type(source).__name__} is not a camera index, path, URL or iterable of frames")
+
+
+class LatestFrameReader:
+    """Reads a source on a background thread; :meth:`read` returns the newest unseen frame.
+
+    Frames that arrive while the consumer is busy replace each other: at most one
+    frame ever waits, so the consumer is never more than one frame behind the
+    source. ``dropped`` counts frames replaced before being read. An error in the
+    source (a camera unplugged) is raised from :meth:`read` in the consumer.
+    """
+
+    def __init__(self, source, **kwargs):
+        self.source = open_source(source, **kwargs)
+        self._cond = threading.Condition()
+        self._slot: Frame | None = None
+        self._done = False
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self.dropped = 0
+        self.delivered = 0
+        self._thread = threading.Thread(target=self._run, name="gesturekit-reader", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        it = iter(self.source)
+        try:
+            for item in it:
+                with self._cond:
+                    if self._slot is not None:
+                        self.dropped += 1
+                    self._slot = item
+                    self._cond.notify_all()
+                if self._stop.is_set():
+                    break
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, never lost on this thread
+            self._error = e
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+            self.source.close()
+            with self._cond:
+                self._done = True
+                self._cond.notify_all()
+
+    def read(self, timeout: float | None = None) -> Frame | None:
+        """The newest frame not yet read; waits for one. None at the end (or on timeout)."""
+        with self._cond:
+            ok = self._cond.wait_for(lambda: self._slot is not None or self._done, timeout)
+            if self._slot is not None:
+                item, self._slot = self._slot, None
+                self.delivered += 1
+                return item
+            if self._error is not None and ok:
+                err, self._error = self._error, None
+                raise err
+            return None
+
+    @property
+    def pending(self) -> int:
+        """Frames waiting to be read: 0 or 1."""
+        return int(self._slot is not None)
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            item = self.read()
+            if item is None:
+                return
+            yield item
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Ask the thread to end and wait up to ``timeout`` s (a blocked camera read may outlast it;
+        the thread is a daemon and never keeps the program alive)."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    close = stop
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+__all__ = ["ArraySource", "CameraSource", "FrameSource", "ImageFolderSource", "LatestFrameReader",
+           "SourceError", "StreamSource", "VideoFileSource", "open_source"]
