@@ -1,0 +1,58 @@
+"""Keypoint regressor latency per crop (batch 1): ONNX Runtime vs torch on this CPU, and peak memory.
+
+Each backend runs in its own process so peak memory is its own.
+
+    python bench/bench_keypoints.py [--model models/keypoints] [--threads 2] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def _one(model: str, backend: str, threads: int) -> dict:
+    import numpy as np
+
+    from common import peak_rss_mb, time_calls
+    from gesturekit.runtime import Runner
+
+    path = f"{model}.onnx" if backend == "onnx" else f"{model}.pt"
+    r = Runner.load(path, backend, "cpu", threads=threads, task="keypoints")
+    s = r.input_size
+    x = np.random.default_rng(0).random((1, 3, s, s), dtype=np.float32)
+    res = time_calls(lambda: r(x))
+    return {"backend": backend, "threads": threads, **{k: round(v, 3) for k, v in res.items()},
+            "peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=str(Path(__file__).resolve().parents[1] / "models" / "keypoints"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.worker:
+        print(json.dumps(_one(a.model, a.worker, a.threads)))
+        return
+    rows = []
+    for backend in ("onnx", "torch"):
+        out = subprocess.run([sys.executable, __file__, "--model", a.model, "--threads", str(a.threads),
+                              "--worker", backend], capture_output=True, text=True, check=True)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    from common import print_table
+
+    print_table(rows, ["backend", "threads", "median_ms", "p90_ms", "mean_ms", "peak_rss_mb"])
+    print(f"ONNX Runtime / torch median: {rows[0]['median_ms'] / rows[1]['median_ms']:.2f}x")
+    if a.json:
+        Path(a.json).write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Shared helpers for the benchmarks: timing statistics and peak memory."""
+
+from __future__ import annotations
+
+import resource
+import time
+from typing import Callable
+
+import numpy as np
+
+
+def time_calls(fn: Callable[[], object], warmup: int = 20, runs: int = 300) -> dict[str, float]:
+    """Median / p90 / mean milliseconds of ``fn()``."""
+    for _ in range(warmup):
+        fn()
+    t = np.empty(runs)
+    for i in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        t[i] = (time.perf_counter() - t0) * 1000
+    return {"median_ms": float(np.median(t)), "p90_ms": float(np.percentile(t, 90)), "mean_ms": float(t.mean())}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def print_table(rows: list[dict], cols: list[str]) -> None:
+    widths = [max(len(c), *(len(f"{r.get(c, '')}") for r in rows)) for c in cols]
+    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
+    for r in rows:
+        print("  ".join(f"{r.get(c, '')}".ljust(w) for c, w in zip(cols, widths)))
