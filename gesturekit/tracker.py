@@ -1,0 +1,501 @@
+"""HandTracker: the detect → crop → keypoints → track loop.
+
+Two modes, chosen per call like MediaPipe's:
+
+* ``process(frame)`` with no timestamp: *static image* mode. The detector runs on
+  every call, keypoints are read from its boxes (and once more from an upright
+  crop around those keypoints), no smoothing, no ids.
+* ``process(frame, timestamp_ms)``: *video* mode. Once a hand is found, the next
+  frame's crop comes from its own keypoints (upright, :data:`CROP_SCALE` × the
+  keypoint box); the detector runs only while fewer than ``max_hands`` hands are
+  followed (every frame when none is, at most every ``detect_interval`` frames
+  otherwise). Tracks keep their ids; keypoints are smoothed (One Euro by default);
+  handedness is voted over the track. Timestamps must increase: a timestamp that
+  is not later than the previous one raises ValueError (call :meth:`reset` to
+  start a new video).
+
+Components are injectable: any object with ``.detect(frame) -> Detections``
+(``boxes`` (N, 4) px, ``scores`` (N,), ``angles`` (N,) radians or NaN) is a
+detector, any object with ``.predict(frame, crops) -> (kp (N, K, 2), conf (N, K))``
+a regressor.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .filters import FILTERS, make_filter
+from .geometry import Crop, crop_from_box, crop_from_keypoints
+from .handedness import HandednessVoter, flip_side
+from .images import as_bgr_uint8
+from .landmarks import CROP_SCALE
+from .layouts import HAND_21
+from .types import Hand, Hands
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrackerOptions:
+    """Settings of :class:`HandTracker` (validated; a bad value raises ValueError naming the field)."""
+
+    max_hands: int = 2
+    min_detection_confidence: float = 0.5   # detector score needed to start a hand
+    min_tracking_confidence: float = 0.5    # mean keypoint confidence below which a track is lost
+    device: str = "auto"                    # auto | cpu | cuda
+    backend: str = "auto"                   # auto (from the file suffix) | onnx | torch
+    threads: int | None = None
+    mirror: bool = False                    # frames are a selfie (mirrored) view: swap left/right
+    smoothing: str = "one_euro"             # a name in gesturekit.filters.FILTERS
+    min_cutoff: float = 1.0                 # One Euro: Hz at rest (lower = steadier, more lag)
+    beta: float = 0.02                      # One Euro: cutoff increase per px/s of speed
+    d_cutoff: float = 1.0
+    detector_model: str | Path | None = None    # None: models/detector.onnx
+    keypoint_model: str | Path | None = None    # None: models/keypoints.onnx
+    handedness_model: str | Path | None = None  # None: models/handedness.npz ("" turns handedness off)
+    crop_scale: float = CROP_SCALE          # tracking crop side / longer side of the keypoint box
+    detector_crop_ratio: float = 1.25       # crop side / longer side of a detector box
+    detect_interval: int = 5                # frames between detector runs while some hands are followed
+    overlap_iou: float = 0.3                # a detection overlapping a track by more is ignored
+    static_refine: bool = True              # static mode: second pass on an upright keypoint crop
+    gestures: bool = True                   # fill hand.gesture when gesturekit.gestures is present
+    lost_id_ttl_ms: float = 500.0           # a hand found again this soon near a lost one gets its id
+
+    def __post_init__(self) -> None:
+        def need(cond: bool, name: str, what: str) -> None:
+            if not cond:
+                raise ValueError(f"{name}: {getattr(self, name)!r} {what}")
+
+        need(isinstance(self.max_hands, int) and not isinstance(self.max_hands, bool) and self.max_hands >= 1,
+             "max_hands", "must be an int >= 1")
+        for name in ("min_detection_confidence", "min_tracking_confidence", "overlap_iou"):
+            v = getattr(self, name)
+            need(isinstance(v, (int, float)) and 0.0 <= v <= 1.0, name, "must be in [0, 1]")
+        need(self.device in ("auto", "cpu", "cuda"), "device", "must be 'auto', 'cpu' or 'cuda'")
+        need(self.backend in ("auto", "onnx", "torch"), "backend", "must be 'auto', 'onnx' or 'torch'")
+        need(self.threads is None or (isinstance(self.threads, int) and self.threads >= 1), "threads",
+             "must be None or an int >= 1")
+        need(self.smoothing in FILTERS, "smoothing", f"is not one of {sorted(FILTERS)}")
+        for name in ("min_cutoff", "d_cutoff", "crop_scale", "detector_crop_ratio"):
+            v = getattr(self, name)
+            need(isinstance(v, (int, float)) and math.isfinite(v) and v > 0, name, "must be a number > 0")
+        need(isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and self.beta >= 0, "beta",
+             "must be a number >= 0")
+        need(isinstance(self.detect_interval, int) and self.detect_interval >= 1, "detect_interval",
+             "must be an int >= 1")
+        need(self.lost_id_ttl_ms >= 0, "lost_id_ttl_ms", "must be >= 0")
+
+    def filter_kwargs(self) -> dict:
+        if self.smoothing == "one_euro":
+            return {"min_cutoff": self.min_cutoff, "beta": self.beta, "d_cutoff": self.d_cutoff}
+        return {}
+
+
+def box_of(kp: np.ndarray) -> np.ndarray:
+    """x1 y1 x2 y2 around finite keypoints."""
+    p = kp[np.isfinite(kp).all(1)]
+    if len(p) == 0:
+        return np.zeros(4, np.float32)
+    return np.array([*p.min(0), *p.max(0)], np.float32)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+@dataclass
+class _Track:
+    id: int
+    kp: np.ndarray            # raw keypoints of the last frame (the next crop comes from these)
+    conf: np.ndarray
+    score: float
+    filt: object
+    born_ms: float
+    smoothed: np.ndarray | None = None
+    last_ms: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+class HandTracker:
+    """Hands in images and video: detector + keypoint regressor + tracking.
+
+    ``HandTracker(options, detector=None, regressor=None)``; missing components
+    are built from the model paths in ``options`` (``models/`` by default).
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, options: TrackerOptions | None = None, detector=None, regressor=None,
+                 handedness=None, recognizer=None):
+        self.options = options or TrackerOptions()
+        if not isinstance(self.options, TrackerOptions):
+            raise TypeError(f"options: expected TrackerOptions, got {type(self.options).__name__}")
+        o = self.options
+        if regressor is None:
+            from .landmarks import LandmarkRegressor
+
+            regressor = LandmarkRegressor(o.keypoint_model, o.backend, o.device, o.threads)
+        if detector is None:
+            detector = _default_detector(o)
+        if not callable(getattr(detector, "detect", None)):
+            raise TypeError("detector: needs a .detect(frame) -> Detections method")
+        if not callable(getattr(regressor, "predict", None)):
+            raise TypeError("regressor: needs a .predict(frame, crops) -> (keypoints, confidence) method")
+        self.detector, self.regressor = detector, regressor
+        self.layout = getattr(regressor, "layout", HAND_21)
+        self._is_hand21 = self.layout.num_points == 21
+        self.handedness = handedness if handedness is not None else self._default_handedness()
+        self.recognizer = recognizer if recognizer is not None else self._default_recognizer()
+        self._lock = threading.RLock()
+        self._bus = None
+        self._debouncer = None
+        self._live: threading.Thread | None = None
+        self._live_stop = threading.Event()
+        self._reader = None
+        self.live_error: BaseException | None = None
+        self.stats = {"frames": 0, "detector_runs": 0, "regressor_runs": 0}
+        self.reset()
+
+    # -- construction helpers ------------------------------------------------------------------
+    def _default_handedness(self):
+        if self.options.handedness_model == "" or not self._is_hand21:
+            return None
+        from .handedness import HandednessClassifier
+
+        try:
+            return HandednessClassifier(self.options.handedness_model)
+        except (OSError, ValueError) as e:
+            if self.options.handedness_model is not None:
+                raise
+            log.warning("handedness off: %s", e)
+            return None
+
+    def _default_recognizer(self):
+        if not self.options.gestures or not self._is_hand21:
+            return None
+        try:
+            from .gestures import GestureRecognizer
+        except ImportError:  # gestures not installed in this build: hands come without gestures
+            return None
+        return GestureRecognizer()
+
+    def reset(self) -> None:
+        """Forget every track and the last timestamp (start of a new video)."""
+        with getattr(self, "_lock", threading.RLock()):
+            self._tracks: list[_Track] = []
+            self._lost: list[tuple[_Track, float]] = []
+            self._next_id = 0
+            self._last_ms: float | None = None
+            self._since_detect = 10**9
+            self._voter = HandednessVoter()
+            if self._debouncer is not None:
+                self._debouncer.reset()
+
+    # -- the loop --------------------------------------------------------------------------------
+    def process(self, frame: np.ndarray, timestamp_ms: float | None = None) -> Hands:
+        """Hands in ``frame`` (BGR uint8; gray, BGRA and float images are converted).
+
+        No ``timestamp_ms``: static image mode. With it: video mode (must increase).
+        """
+        frame = as_bgr_uint8(frame)
+        h, w = frame.shape[:2]
+        with self._lock:
+            self.stats["frames"] += 1
+            if timestamp_ms is None:
+                hands = self._process_static(frame)
+                return Hands(hands, (w, h), None)
+            ts = float(timestamp_ms)
+            if not math.isfinite(ts):
+                raise ValueError(f"timestamp_ms: {timestamp_ms!r} is not a finite number")
+            if self._last_ms is not None and ts <= self._last_ms:
+                raise ValueError(f"timestamp_ms: {ts:g} is not after the previous frame's {self._last_ms:g}; "
+                                 "timestamps must increase (call reset() to start a new video)")
+            self._last_ms = ts
+            hands = self._process_video(frame, ts)
+            result = Hands(hands, (w, h), ts)
+            self._emit(result)
+            return result
+
+    def _detect(self, frame: np.ndarray) -> list[tuple[np.ndarray, float, float]]:
+        self.stats["detector_runs"] += 1
+        det = self.detector.detect(frame)
+        boxes = np.asarray(det.boxes, np.float32).reshape(-1, 4)
+        scores = np.asarray(det.scores, np.float32).reshape(-1)
+        angles = getattr(det, "angles", None)
+        angles = np.full(len(boxes), np.nan) if angles is None else np.asarray(angles, np.float64).reshape(-1)
+        out = [(b, float(s), float(a) if math.isfinite(a) else 0.0)
+               for b, s, a in zip(boxes, scores, angles)
+               if s >= self.options.min_detection_confidence and (b[2] - b[0]) > 1 and (b[3] - b[1]) > 1]
+        out.sort(key=lambda d: -d[1])
+        return out
+
+    def _regress(self, frame: np.ndarray, crops: list[Crop]) -> tuple[np.ndarray, np.ndarray]:
+        self.stats["regressor_runs"] += 1
+        kp, conf = self.regressor.predict(frame, crops)
+        return np.asarray(kp, np.float32), np.asarray(conf, np.float32)
+
+    def _acquire(self, frame: np.ndarray, dets) -> tuple[np.ndarray, np.ndarray]:
+        crops = [crop_from_box(b, self.options.detector_crop_ratio, a) for b, _, a in dets]
+        kp, conf = self._regress(frame, crops)
+        if self.options.static_refine and self._is_hand21 and len(kp):
+            # The detector's box is neither upright nor exactly sized: one more pass on the
+            # crop the network was trained on (as the tracker builds it) sharpens the points.
+            crops2 = [crop_from_keypoints(k, self.options.crop_scale) for k in kp]
+            kp2, conf2 = self._regress(frame, crops2)
+            better = conf2.mean(1) >= conf.mean(1) - 0.05
+            kp[better], conf[better] = kp2[better], conf2[better]
+        return kp, conf
+
+    def _side(self, kp: np.ndarray, track_id: int | None) -> tuple[str | None, float, str | None]:
+        """(reported side, its score, side as seen in the image) for one hand."""
+        if self.handedness is None:
+            return None, 0.0, None
+        p = float(self.handedness.prob_right(kp)[0])
+        if track_id is None:
+            seen, score = ("right", p) if p >= 0.5 else ("left", 1 - p)
+        else:
+            seen, score = self._voter.update(track_id, p)
+        # mirror=True: the frame is a selfie view, the person's hand is the other side
+        return (flip_side(seen) if self.options.mirror else seen), score, seen
+
+    def _make_hand(self, kp, conf, score, size, track_id, kp_raw) -> Hand:
+        side, side_score, seen = self._side(kp_raw, track_id)
+        hand = Hand(keypoints=kp.astype(np.float32), confidence=conf.astype(np.float32), box=box_of(kp),
+                    score=float(score), image_size=size, handedness=side, handedness_score=float(side_score),
+                    track_id=track_id, layout=self.layout)
+        if self.recognizer is not None and np.isfinite(kp).all():
+            try:
+                # the recognizer reads geometry in the image, so it gets the side as seen there
+                res = self.recognizer.recognize(kp.astype(np.float64), seen)
+                hand.gesture, hand.gesture_score = res.name, float(res.score)
+            except ValueError as e:  # a degenerate hand: no gesture rather than no hand
+                log.debug("gesture skipped: %s", e)
+        return hand
+
+    def _process_static(self, frame: np.ndarray) -> list[Hand]:
+        size = (frame.shape[1], frame.shape[0])
+        dets = self._detect(frame)[: self.options.max_hands]
+        if not dets:
+            return []
+        kp, conf = self._acquire(frame, dets)
+        hands = []
+        for (_, s, _), k, c in zip(dets, kp, conf):
+            if float(c.mean()) < self.options.min_tracking_confidence * 0.5:
+                continue  # the detector fired on something the regressor cannot read as a hand
+            hands.append(self._make_hand(k, c, s, size, None, k))
+        return hands
+
+    def _process_video(self, frame: np.ndarray, ts: float) -> list[Hand]:
+        o = self.options
+        size = (frame.shape[1], frame.shape[0])
+        lost_now = False
+        # 1. follow every track from its own keypoints
+        if self._tracks:
+            crops = [crop_from_keypoints(t.kp, o.crop_scale, None if self._is_hand21 else 0.0)
+                     for t in self._tracks]
+            kp, conf = self._regress(frame, crops)
+            keep = []
+            for t, k, c in zip(self._tracks, kp, conf):
+                b = box_of(k)
+                if float(c.mean()) >= o.min_tracking_confidence and min(b[2] - b[0], b[3] - b[1]) >= 2:
+                    t.kp, t.conf, t.score, t.last_ms = k, c, float(c.mean()), ts
+                    keep.append(t)
+                else:
+                    self._lose(t, ts)
+                    lost_now = True
+            self._tracks = self._dedupe(keep, ts)
+        # 2. look for new hands while fewer than max_hands are followed
+        self._since_detect += 1
+        want = o.max_hands - len(self._tracks)
+        if want > 0 and (not self._tracks or lost_now or self._since_detect >= o.detect_interval):
+            self._since_detect = 0
+            boxes = [box_of(t.kp) for t in self._tracks]
+            dets = [d for d in self._detect(frame) if all(iou(d[0], b) <= o.overlap_iou for b in boxes)]
+            if dets:
+                kp, conf = self._acquire(frame, dets[:want])
+                for (_, s, _), k, c in zip(dets[:want], kp, conf):
+                    if float(c.mean()) < o.min_tracking_confidence:
+                        continue
+                    t = _Track(self._reuse_id(k, ts), k, c, s, make_filter(o.smoothing, **o.filter_kwargs()),
+                               born_ms=ts, last_ms=ts)
+                    self._tracks.append(t)
+                self._tracks = self._dedupe(self._tracks, ts)
+        self._lost = [(t, when) for t, when in self._lost if ts - when <= o.lost_id_ttl_ms]
+        # 3. smooth and report, in track-id order (stable for the caller)
+        hands = []
+        for t in sorted(self._tracks, key=lambda t: t.id):
+            t.smoothed = np.asarray(t.filt(t.kp, ts / 1000.0), np.float32)
+            hands.append(self._make_hand(t.smoothed, t.conf, t.score, size, t.id, t.kp))
+        return hands
+
+    def _dedupe(self, tracks: list[_Track], ts: float) -> list[_Track]:
+        """Two tracks on one hand (after hands crossed, or a detection of a followed hand):
+        keep the older one. Same hand = keypoints within 15% of the hand size on average;
+        overlapping boxes alone are not enough (two hands can overlap)."""
+        tracks = sorted(tracks, key=lambda t: t.id)
+        out: list[_Track] = []
+        for t in tracks:
+            b = box_of(t.kp)
+            scale = max(b[2] - b[0], b[3] - b[1], 1.0)
+            dup = any(float(np.nanmean(np.linalg.norm(t.kp - u.kp, axis=1))) < 0.15 * scale for u in out)
+            if dup:
+                self._voter.forget(t.id)
+            else:
+                out.append(t)
+        return out
+
+    def _lose(self, t: _Track, ts: float) -> None:
+        self._voter.forget(t.id)
+        self._lost.append((t, ts))
+
+    def _reuse_id(self, kp: np.ndarray, ts: float) -> int:
+        """A hand found again close to where one was lost a moment ago keeps that id."""
+        b = box_of(kp)
+        best, best_iou = None, 0.3
+        for i, (t, when) in enumerate(self._lost):
+            if ts - when > self.options.lost_id_ttl_ms:
+                continue
+            v = iou(b, box_of(t.kp))
+            if v > best_iou:
+                best, best_iou = i, v
+        if best is not None:
+            return self._lost.pop(best)[0].id
+        self._next_id += 1
+        return self._next_id - 1
+
+    # -- events ------------------------------------------------------------------------------------
+    def on(self, gesture: str | None = None, callback: Callable | None = None, *, phase: str | None = None,
+           hand: str | int | None = None):
+        """Subscribe to gesture events (see :meth:`gesturekit.events.EventBus.on`); usable as a decorator.
+
+        Events come from video-mode frames through a :class:`gesturekit.events.Debouncer`.
+        """
+        return self.events.on(gesture, callback, phase=phase, hand=hand)
+
+    @property
+    def events(self):
+        """The tracker's :class:`gesturekit.events.EventBus` (created on first use)."""
+        if self._bus is None:
+            from .events import Debouncer, EventBus
+
+            self._bus, self._debouncer = EventBus(), Debouncer()
+        return self._bus
+
+    def _emit(self, result: Hands) -> None:
+        if self._bus is None:
+            return
+        obs = [(h.track_id, h.handedness, h.gesture, h.gesture_score, h.keypoints) for h in result]
+        self._bus.publish(self._debouncer.update(result.timestamp_ms, obs))
+
+    # -- sources -------------------------------------------------------------------------------------
+    def stream(self, source) -> Iterator[tuple[np.ndarray, Hands]]:
+        """``(frame, Hands)`` for every frame of ``source`` (camera index, video, folder, URL,
+        :class:`~gesturekit.sources.FrameSource` or iterable of frames), in video mode."""
+        from .sources import open_source
+
+        src = open_source(source)
+        self.reset()
+        try:
+            for frame, ts in src:
+                yield frame, self.process(frame, ts)
+        finally:
+            src.close()
+
+    def start_live(self, source, callback: Callable[[np.ndarray, Hands], None]) -> None:
+        """Process ``source`` on a background thread, newest frame first (frames that arrive
+        while one is processed replace each other); ``callback(frame, hands)`` is called on that
+        thread. A callback that raises is logged and the stream goes on. :meth:`stop` ends it."""
+        from .sources import LatestFrameReader
+
+        if not callable(callback):
+            raise TypeError(f"callback: {callback!r} is not callable")
+        if self._live is not None and self._live.is_alive():
+            raise RuntimeError("start_live: already running; call stop() first")
+        self.reset()
+        self.live_error = None
+        self._live_stop.clear()
+        self._reader = LatestFrameReader(source)
+        self._live = threading.Thread(target=self._live_loop, args=(self._reader, callback),
+                                      name="gesturekit-tracker", daemon=True)
+        self._live.start()
+
+    def _live_loop(self, reader, callback) -> None:
+        last = None
+        try:
+            while not self._live_stop.is_set():
+                item = reader.read(timeout=0.1)
+                if item is None:
+                    if reader._done and reader.pending == 0:
+                        break
+                    continue
+                frame, ts = item
+                if last is not None and ts <= last:
+                    ts = last + 1e-3  # a source clock that stalls must not stop the live loop
+                last = ts
+                hands = self.process(frame, ts)
+                try:
+                    callback(frame, hands)
+                except Exception:  # the user's bug must not end the stream
+                    log.exception("live callback raised; the stream goes on")
+        except Exception as e:  # noqa: BLE001 - kept for the caller (e.g. a camera unplugged)
+            self.live_error = e
+            log.error("live tracking stopped: %s", e)
+        finally:
+            reader.stop(timeout=1.0)
+
+    @property
+    def running(self) -> bool:
+        return self._live is not None and self._live.is_alive()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """End live processing; waits at most ``timeout`` s (the worker is a daemon thread)."""
+        self._live_stop.set()
+        if self._reader is not None:
+            self._reader.stop(timeout=min(timeout, 1.0))
+        if self._live is not None and self._live is not threading.current_thread():
+            self._live.join(timeout)
+        self._live = None
+
+    def close(self) -> None:
+        """Stop live processing and the event bus. Never blocks for more than a few seconds."""
+        self.stop()
+        if self._bus is not None:
+            if self._debouncer is not None and self._last_ms is not None:
+                try:
+                    self._bus.publish(self._debouncer.flush(self._last_ms))
+                except ValueError:
+                    pass
+            self._bus.close(timeout=2.0)
+            self._bus = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _default_detector(o: TrackerOptions):
+    try:
+        from .detector import DetectorOptions, HandDetector
+    except ImportError as e:
+        raise ImportError(f"HandTracker: no detector given and gesturekit.detector cannot be imported ({e})") from e
+    from .runtime import default_model
+
+    path = o.detector_model if o.detector_model is not None else default_model("detector.onnx")
+    return HandDetector(DetectorOptions(model_path=path, backend=o.backend, device=o.device, threads=o.threads,
+                                        score_threshold=min(o.min_detection_confidence, 0.99),
+                                        max_hands=o.max_hands))
+
+
+__all__ = ["HandTracker", "TrackerOptions"]
