@@ -137,3 +137,32 @@ def test_flip_applies_layout_permutation_and_points_stay_on_their_pixels(flip_pe
         assert xy[0, 0] < size / 2 < xy[1, 0]  # "left" is still on the left after the mirror
     else:
         assert xy[0, 0] > size / 2 > xy[1, 0]
+
+
+def test_small_points_folder_to_training_crops(tmp_path):
+    """The 60-photos path: a folder + one CSV + a custom layout → cache → augmented crops."""
+    import cv2
+
+    from gesturekit.io import read_keypoints
+    from gesturekit.train.cache import build_cache
+
+    lay = KeypointLayout("lr3", ("left", "right", "tip"), ((0, 2), (1, 2)), flip=(1, 0, 2))
+    rows = []
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        cv2.imwrite(str(tmp_path / f"p{i}.jpg"), rng.integers(0, 255, (90, 120, 3), dtype=np.uint8))
+        cx, cy = rng.uniform(40, 80), rng.uniform(35, 55)
+        rows.append(f"p{i}.jpg,{cx - 15},{cy + 10},{cx + 15},{cy + 10},{cx},{cy - 20}")
+    (tmp_path / "points.csv").write_text("\n".join(rows) + "\n")
+    samples = read_keypoints(tmp_path)
+    cache = build_cache(samples, tmp_path / "cache", size=96, threads=1)
+    assert cache["images"].shape == (4, 96, 96, 3) and cache["keypoints"].shape == (4, 3, 2)
+    ds = KeypointCrops(cache, lay, 64, AugmentOptions.heavy(), indices=np.tile(np.arange(4), 5),
+                       source_layout=lay)
+    assert len(ds) == 20
+    weights = []
+    for i in range(len(ds)):
+        img, xy, w = ds[i]
+        assert img.shape == (3, 64, 64) and xy.shape == (3, 2) and np.isfinite(xy).all()
+        weights.append(w)
+    assert np.mean(weights) > 0.8  # heavy augmentation still keeps most points in the crop
