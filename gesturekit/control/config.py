@@ -12,7 +12,7 @@ A file looks like ``examples/controls.toml``::
 
     [keys]
     swipe_left = "left"
-    like = "ctrl+alt+t"
+    thumbs_up = "ctrl+alt+t"
 
 Every value is checked on load; a wrong one raises :class:`ConfigError` naming
 the file, the table and the key, e.g.
@@ -144,7 +144,7 @@ class MouseConfig:
     acceleration: float = 0.5
     click: str | None = "pinch"
     right_click: str | None = "rock"
-    scroll: str | None = "peace"
+    scroll: str | None = "victory"
     scroll_speed: float = 30.0          # wheel steps per frame height of hand travel
     drag_threshold_px: float = 10.0     # pointer held still after a press until it moves this far
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)

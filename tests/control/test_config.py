@@ -17,7 +17,7 @@ def write(tmp_path, text, name="controls.toml"):
 def test_example_config_loads():
     c = load_config(EXAMPLE)
     assert c.mouse.click == "pinch"
-    assert c.keys["like"] == ("ctrl", "alt", "t")
+    assert c.keys["thumbs_up"] == ("ctrl", "alt", "t")
     assert c.safety.stop_hotkey == "<ctrl>+<alt>+g"
     assert c.pointer_hand == "right"
 

@@ -153,7 +153,7 @@ def test_keys_released_when_backend_fails_half_way():
 def test_attach_to_tracker_bus_and_close(make_hands):
     class FakeTracker:
         def __init__(self):
-            self.events = EventBus(gestures=["pinch", "fist", "rock", "peace"])
+            self.events = EventBus(gestures=["pinch", "fist", "rock", "victory"])
 
         def on(self, gesture=None, callback=None, **kw):
             return self.events.on(gesture, callback, **kw)

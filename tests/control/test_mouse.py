@@ -106,12 +106,12 @@ def test_right_click_and_scroll(make_hands):
     m.update(make_hands([(0.5, 0.5)])[0], 0.0)
     m.gesture_started("rock")
     assert [a for a in be.actions if a[0] != "move"] == [("press", "right"), ("release", "right")]
-    m.gesture_started("peace")
+    m.gesture_started("victory")
     for i, v in enumerate((0.5, 0.45, 0.4, 0.35, 0.3)):   # hand goes up by 0.2 frame height
         m.update(make_hands([(0.5, v)])[0], 0.1 + i * 0.03)
     assert sum(a[2] for a in be.actions if a[0] == "scroll") == 4   # 0.2 * 20 steps, upward
     assert be.position == (500, 250)    # the pointer stays put while scrolling
-    m.gesture_ended("peace")
+    m.gesture_ended("victory")
     assert m.update(make_hands([(0.3, 0.3)])[0], 0.5) == (500, 250)   # re-anchored, no jump
 
 
