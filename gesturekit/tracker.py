@@ -187,7 +187,11 @@ class HandTracker:
             from .gestures import GestureRecognizer
         except ImportError:  # gestures not installed in this build: hands come without gestures
             return None
-        return GestureRecognizer()
+        try:
+            return GestureRecognizer()
+        except (OSError, ValueError) as e:  # e.g. its model file is missing: hands still come
+            log.warning("gestures off: %s", e)
+            return None
 
     def reset(self) -> None:
         """Forget every track and the last timestamp (start of a new video)."""

@@ -1,0 +1,29 @@
+import numpy as np
+import pytest
+
+from gesturekit.draw import BoxAnnotator, LabelAnnotator, SkeletonAnnotator, annotate
+from gesturekit.types import Hand, Hands
+
+
+def _hand(track_id=3):
+    kp = np.stack([np.linspace(20, 80, 21), np.linspace(30, 90, 21)], 1).astype(np.float32)
+    return Hand(kp, np.ones(21, np.float32), np.array([20, 30, 80, 90], np.float32), 0.9, (120, 100),
+                handedness="left", handedness_score=0.8, track_id=track_id, gesture="pinch", gesture_score=0.7)
+
+
+def test_annotate_draws_on_a_copy():
+    frame = np.zeros((100, 120, 3), np.uint8)
+    out = annotate(frame, Hands([_hand()], (120, 100)))
+    assert frame.sum() == 0 and out.sum() > 0 and out.shape == frame.shape
+    assert LabelAnnotator().text(_hand()) == "#3 left pinch"
+    for a in (SkeletonAnnotator(), BoxAnnotator(), LabelAnnotator(show_scores=True)):
+        scene = np.zeros((100, 120, 3), np.uint8)
+        assert a.annotate(scene, [_hand()]) is scene and scene.sum() > 0
+
+
+def test_missing_points_and_bad_scene():
+    h = _hand(None)
+    h.keypoints[3] = np.nan
+    SkeletonAnnotator().annotate(np.zeros((100, 120, 3), np.uint8), [h])
+    with pytest.raises(ValueError, match="scene"):
+        annotate(np.zeros((100, 120), np.uint8), [h])

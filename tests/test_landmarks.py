@@ -1,0 +1,73 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gesturekit.geometry import Crop
+from gesturekit.landmarks import CROP_SCALE, LandmarkRegressor
+from gesturekit.layouts import HAND_21
+
+
+def _oracle(points_frame: np.ndarray, crops, size=128):
+    """A regressor whose network 'sees' the true points: checks decode + inverse warp exactly."""
+    reg = object.__new__(LandmarkRegressor)
+    reg.input_size, reg.layout, reg.path = size, HAND_21, Path("oracle")
+
+    def run(batch):
+        assert batch.shape == (len(crops), 3, size, size) and batch.dtype == np.float32
+        assert 0.0 <= batch.min() and batch.max() <= 1.0
+        xy = np.stack([c.to_crop(p, size) / (size / 2) - 1 for c, p in zip(crops, points_frame)])
+        return {"xy": xy.astype(np.float32), "conf": np.full(xy.shape[:2], 0.8, np.float32)}
+
+    reg.runner = run
+    return reg
+
+
+def test_decode_and_inverse_warp_round_trip():
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(50, 150, (3, 21, 2)).astype(np.float32)
+    crops = [Crop(100, 100, 120, 0.0), Crop(90, 110, 80, 0.7), Crop(120, 95, 200, -2.5)]
+    reg = _oracle(pts, crops)
+    frame = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    kp, conf = reg.predict(frame, crops)
+    assert kp.shape == (3, 21, 2) and conf.shape == (3, 21)
+    np.testing.assert_allclose(kp, pts, atol=1e-3)
+    # gray / float frames are converted, not refused
+    kp2, _ = reg.predict(frame[:, :, 0].astype(np.float32) / 255.0, crops)
+    np.testing.assert_allclose(kp2, pts, atol=1e-3)
+
+
+def test_bad_input_is_named():
+    reg = _oracle(np.zeros((1, 21, 2)), [Crop(1, 1, 10)])
+    frame = np.zeros((64, 64, 3), np.uint8)
+    kp, conf = reg.predict(frame, [])
+    assert kp.shape == (0, 21, 2) and conf.shape == (0, 21)
+    with pytest.raises(ValueError, match="frame: got None"):
+        reg.predict(None, [Crop(1, 1, 10)])
+    with pytest.raises(ValueError, match=r"crops\[0\]: not a usable crop"):
+        reg.predict(frame, [Crop(np.nan, 1, 10)])
+    with pytest.raises(TypeError, match=r"crops\[0\]"):
+        reg.predict(frame, [(1, 2, 3)])
+
+
+def test_missing_model_file_is_named(tmp_path):
+    with pytest.raises(ValueError, match="nothing.onnx: model file not found"):
+        LandmarkRegressor(tmp_path / "nothing.onnx")
+
+
+def _model():
+    for p in (Path(__file__).resolve().parents[1] / "models" / "keypoints.onnx", Path("/tmp/gk_kp.onnx")):
+        if p.is_file():
+            return p
+    pytest.skip("no keypoint model (models/keypoints.onnx) yet")
+
+
+def test_real_model_batch_matches_single_crops():
+    reg = LandmarkRegressor(_model(), threads=1)
+    assert reg.layout.num_points == 21 and CROP_SCALE == 1.5
+    frame = np.random.default_rng(1).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    crops = [Crop(80, 60, 90, 0.2), Crop(40, 40, 50, 0.0)]
+    kp, conf = reg.predict(frame, crops)
+    one, _ = reg.predict(frame, crops[1:])
+    np.testing.assert_allclose(kp[1], one[0], atol=1e-2)
+    assert ((conf >= 0) & (conf <= 1)).all()

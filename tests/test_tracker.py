@@ -1,0 +1,363 @@
+import threading
+import time
+import tracemalloc
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from gesturekit.geometry import Crop
+from gesturekit.layouts import HAND_21
+from gesturekit.sources import ArraySource
+from gesturekit.tracker import HandTracker, TrackerOptions, box_of, iou
+
+# A right hand, fingers up, palm to the camera, in a unit box (x right, y down).
+_TEMPLATE = np.array([
+    [0.50, 1.00], [0.30, 0.90], [0.18, 0.75], [0.10, 0.62], [0.02, 0.52],
+    [0.38, 0.55], [0.36, 0.35], [0.35, 0.20], [0.34, 0.06],
+    [0.52, 0.52], [0.52, 0.30], [0.52, 0.15], [0.52, 0.00],
+    [0.65, 0.55], [0.67, 0.35], [0.68, 0.20], [0.69, 0.08],
+    [0.78, 0.60], [0.82, 0.45], [0.84, 0.35], [0.86, 0.25]], np.float32)
+
+
+def hand_at(cx, cy, size=60.0):
+    return (_TEMPLATE - 0.5) * size + np.array([cx, cy], np.float32)
+
+
+@dataclass
+class Dets:
+    boxes: np.ndarray
+    scores: np.ndarray
+    angles: np.ndarray
+
+
+class FakeDetector:
+    """Boxes around the true hands of the current frame (keypoint box + 10% margin)."""
+
+    def __init__(self):
+        self.truth: list[np.ndarray] = []
+        self.calls = 0
+
+    def detect(self, frame):
+        self.calls += 1
+        boxes = []
+        for kp in self.truth:
+            b = box_of(kp)
+            m = 0.1 * max(b[2] - b[0], b[3] - b[1])
+            boxes.append(b + np.array([-m, -m, m, m]))
+        n = len(boxes)
+        return Dets(np.array(boxes, np.float32).reshape(n, 4), np.full(n, 0.9, np.float32), np.full(n, np.nan))
+
+
+class FakeRegressor:
+    """Returns the true hand nearest to each crop's centre, if it lies inside the crop."""
+
+    layout = HAND_21
+
+    def __init__(self, noise=0.0, seed=0):
+        self.truth: list[np.ndarray] = []
+        self.noise = noise
+        self.rng = np.random.default_rng(seed)
+        self.calls = 0
+
+    def predict(self, frame, crops):
+        self.calls += 1
+        kps, confs = [], []
+        for c in crops:
+            assert isinstance(c, Crop)
+            best, dist = None, np.inf
+            for kp in self.truth:
+                d = float(np.linalg.norm(kp.mean(0) - [c.cx, c.cy]))
+                if d < dist:
+                    best, dist = kp, d
+            if best is None or dist > c.size / 2:
+                kps.append(np.full((21, 2), [c.cx, c.cy], np.float32))
+                confs.append(np.full(21, 0.05, np.float32))
+            else:
+                kps.append(best + self.rng.normal(0, self.noise, best.shape).astype(np.float32))
+                confs.append(np.full(21, 0.9, np.float32))
+        return np.array(kps, np.float32).reshape(-1, 21, 2), np.array(confs, np.float32).reshape(-1, 21)
+
+
+def make_tracker(**kw):
+    det, reg = FakeDetector(), FakeRegressor(noise=kw.pop("noise", 0.0))
+    tr = HandTracker(TrackerOptions(**kw), detector=det, regressor=reg)
+    return tr, det, reg
+
+
+def set_truth(det, reg, hands):
+    det.truth = reg.truth = [np.asarray(h, np.float32) for h in hands]
+
+
+# --- options ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field,value", [("max_hands", 0), ("min_detection_confidence", 1.5),
+                                         ("device", "tpu"), ("backend", "tf"), ("smoothing", "kalman"),
+                                         ("detect_interval", 0), ("crop_scale", -1), ("threads", 0),
+                                         ("beta", float("nan"))])
+def test_options_name_the_bad_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrackerOptions(**{field: value})
+
+
+# --- video mode -----------------------------------------------------------------------------------
+
+def test_tracking_runs_detector_only_when_needed():
+    tr, det, reg = make_tracker(max_hands=1)
+    frame = np.zeros((120, 160, 3), np.uint8)
+    for i in range(30):
+        set_truth(det, reg, [hand_at(60 + i, 60)])
+        hands = tr.process(frame, i * 33.3)
+        assert len(hands) == 1 and hands[0].track_id == 0
+    assert det.calls == 1       # found once, then followed from its own keypoints
+    np.testing.assert_allclose(hands[0].keypoints, hand_at(89, 60), atol=8)   # smoothed, small lag
+    assert hands[0].handedness in ("left", "right") and 0.5 <= hands[0].handedness_score <= 1
+
+
+def test_second_hand_searched_at_most_every_n_frames():
+    tr, det, reg = make_tracker(max_hands=2, detect_interval=5)
+    frame = np.zeros((120, 200, 3), np.uint8)
+    for i in range(20):
+        set_truth(det, reg, [hand_at(50, 60)])
+        tr.process(frame, i * 33.3)
+    assert det.calls == 4       # frame 0, then every 5th frame while one hand is missing
+
+
+def test_two_crossing_hands_keep_their_ids():
+    tr, det, reg = make_tracker(max_hands=2, noise=0.5)
+    frame = np.zeros((160, 320, 3), np.uint8)
+    ids_seen = set()
+    for i in range(60):
+        a, b = hand_at(40 + 4 * i, 70), hand_at(280 - 4 * i, 90)    # pass through each other
+        set_truth(det, reg, [a, b])
+        hands = tr.process(frame, i * 33.3)
+        assert len(hands) == 2
+        by_id = {h.track_id: h for h in hands}
+        ids_seen |= set(by_id)
+        # id 0 started on the left hand (a) and must still be on it after the crossing
+        assert np.linalg.norm(by_id[0].keypoints.mean(0) - a.mean(0)) < 15
+        assert np.linalg.norm(by_id[1].keypoints.mean(0) - b.mean(0)) < 15
+    assert ids_seen == {0, 1}
+
+
+def test_lost_hand_found_again_nearby_keeps_its_id_and_far_away_gets_a_new_one():
+    tr, det, reg = make_tracker(max_hands=1, lost_id_ttl_ms=500)
+    frame = np.zeros((120, 300, 3), np.uint8)
+    set_truth(det, reg, [hand_at(60, 60)])
+    assert tr.process(frame, 0)[0].track_id == 0
+    set_truth(det, reg, [])
+    assert len(tr.process(frame, 33)) == 0
+    set_truth(det, reg, [hand_at(62, 60)])
+    assert tr.process(frame, 66)[0].track_id == 0
+    set_truth(det, reg, [])
+    tr.process(frame, 100)
+    set_truth(det, reg, [hand_at(230, 60)])
+    assert tr.process(frame, 133)[0].track_id == 1
+
+
+def test_timestamps_must_increase():
+    tr, det, reg = make_tracker()
+    frame = np.zeros((64, 64, 3), np.uint8)
+    tr.process(frame, 100)
+    with pytest.raises(ValueError, match="timestamp_ms: 50 is not after the previous frame's 100"):
+        tr.process(frame, 50)
+    with pytest.raises(ValueError, match="timestamp_ms"):
+        tr.process(frame, float("nan"))
+    tr.reset()
+    tr.process(frame, 50)
+
+
+def test_static_mode_detects_every_time_without_ids():
+    tr, det, reg = make_tracker(max_hands=2)
+    frame = np.zeros((120, 200, 3), np.uint8)
+    set_truth(det, reg, [hand_at(50, 60), hand_at(150, 60)])
+    for _ in range(3):
+        hands = tr.process(frame)
+        assert len(hands) == 2 and hands.timestamp_ms is None
+        assert all(h.track_id is None for h in hands)
+    assert det.calls == 3
+    np.testing.assert_allclose(hands.xy[0], hand_at(50, 60), atol=1e-4)   # no smoothing
+
+
+def test_mirror_swaps_handedness():
+    kp = hand_at(60, 60, 80)
+    sides = []
+    for mirror in (False, True):
+        tr, det, reg = make_tracker(max_hands=1, mirror=mirror)
+        set_truth(det, reg, [kp])
+        sides.append(tr.process(np.zeros((120, 120, 3), np.uint8))[0].handedness)
+    assert sides[0] in ("left", "right") and sides[1] == {"left": "right", "right": "left"}[sides[0]]
+
+
+@pytest.mark.parametrize("frame,ok", [
+    (None, False), (np.zeros((0, 0, 3), np.uint8), False), (np.zeros((8, 8, 3), bool), False),
+    ("frame.png", False), (np.zeros((64, 64), np.uint8), True), (np.zeros((64, 64, 4), np.uint8), True),
+    (np.zeros((64, 64, 3), np.float32), True), (np.zeros((64, 64, 3), np.uint16), True),
+    (np.zeros((3000, 4000, 3), np.uint8), True)])
+def test_bad_frames_are_refused_or_handled(frame, ok):
+    tr, det, reg = make_tracker()
+    if ok:
+        hands = tr.process(frame, 0.0)
+        assert hands.image_size == (frame.shape[1], frame.shape[0]) and len(hands) == 0
+    else:
+        with pytest.raises(ValueError, match="frame"):
+            tr.process(frame, 0.0)
+
+
+# --- stream / live ----------------------------------------------------------------------------------
+
+def test_stream_yields_every_frame():
+    tr, det, reg = make_tracker(max_hands=1)
+    set_truth(det, reg, [hand_at(40, 40, 40)])
+    out = list(tr.stream(ArraySource([np.zeros((80, 80, 3), np.uint8)] * 7)))
+    assert len(out) == 7 and all(len(h) == 1 for _, h in out)
+    assert [h.timestamp_ms for _, h in out] == pytest.approx([i * 1000 / 30 for i in range(7)])
+
+
+def _numbered_frames(n, produced, delay=0.001):
+    for i in range(n):
+        f = np.zeros((32, 32, 3), np.uint8)
+        f[0, 0, 0], f[0, 0, 1] = i % 256, i // 256
+        produced.append(i)
+        time.sleep(delay)
+        yield f
+
+
+class SlowRegressor(FakeRegressor):
+    def predict(self, frame, crops):
+        time.sleep(0.01)
+        return super().predict(frame, crops)
+
+
+def test_live_mode_serves_the_newest_frame_and_survives_a_raising_callback(monkeypatch):
+    from gesturekit.sources import LatestFrameReader
+
+    det, reg = FakeDetector(), SlowRegressor()
+    set_truth(det, reg, [hand_at(16, 16, 20)])
+    tr = HandTracker(TrackerOptions(max_hands=1), detector=det, regressor=reg)
+    produced, seen, lags = [], [], []
+
+    read = LatestFrameReader.read
+
+    def read_and_measure(self, timeout=None):
+        item = read(self, timeout)
+        if item is not None:   # how far behind the source is the frame handed to the tracker
+            lags.append(produced[-1] - (int(item[0][0, 0, 0]) + 256 * int(item[0][0, 0, 1])))
+        return item
+
+    monkeypatch.setattr(LatestFrameReader, "read", read_and_measure)
+
+    def callback(frame, hands):
+        seen.append(int(frame[0, 0, 0]) + 256 * int(frame[0, 0, 1]))
+        assert tr._reader.pending <= 1
+        raise RuntimeError("user bug")   # must be logged, not stop the stream
+
+    tr.start_live(ArraySource(_numbered_frames(300, produced)), callback)
+    deadline = time.monotonic() + 20
+    while tr.running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    tr.close()
+    assert tr.live_error is None
+    assert len(seen) > 10 and seen == sorted(seen) and seen[-1] == 299
+    assert max(lags) <= 2              # never more than one stale frame waiting
+    assert len(seen) < 300             # frames that came while busy were dropped, not queued
+
+
+def test_close_never_hangs_on_a_blocked_source():
+    block = threading.Event()
+
+    def gen():
+        yield np.zeros((16, 16, 3), np.uint8)
+        block.wait(60)
+
+    tr, det, reg = make_tracker()
+    tr.start_live(ArraySource(gen()), lambda f, h: None)
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    with tr:
+        pass                            # __exit__ → close()
+    assert time.monotonic() - t0 < 5
+    block.set()
+
+
+def test_live_source_error_is_kept_not_raised_on_the_thread():
+    from gesturekit.sources import SourceError
+
+    def gen():
+        yield np.zeros((16, 16, 3), np.uint8)
+        raise SourceError("camera 0: stopped delivering frames after 1")
+
+    tr, det, reg = make_tracker()
+    tr.start_live(ArraySource(gen()), lambda f, h: None)
+    deadline = time.monotonic() + 5
+    while tr.running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    tr.close()
+    assert isinstance(tr.live_error, SourceError)
+
+
+def test_events_are_published_through_on():
+    pytest.importorskip("gesturekit.events")
+    tr, det, reg = make_tracker(max_hands=1)
+    got = []
+    tr.on(None, got.append)
+    set_truth(det, reg, [hand_at(40, 40)])
+    for i in range(3):
+        tr.process(np.zeros((80, 80, 3), np.uint8), i * 33.0)
+    set_truth(det, reg, [])
+    tr.process(np.zeros((80, 80, 3), np.uint8), 200.0)
+    tr.events.wait_idle(2.0)
+    tr.close()
+    kinds = [e.kind for e in got]
+    assert kinds[0] == "hand_appeared" and kinds[-1] == "hand_lost"
+
+
+# --- soak -----------------------------------------------------------------------------------------
+
+def test_soak_10k_frames_no_memory_growth():
+    tr, det, reg = make_tracker(max_hands=2, noise=0.3)
+    frame = np.zeros((48, 64, 3), np.uint8)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    base = None
+    for i in range(10_000):
+        phase = (i // 200) % 3      # hands come and go: exercises create/lose/reuse paths
+        hands = [hand_at(20 + (i % 7), 24, 24)] + ([hand_at(44, 24, 24)] if phase == 1 else [])
+        set_truth(det, reg, hands if phase != 2 else [])
+        tr.process(frame, i * 33.3)
+        if i == 1000:
+            base = tracemalloc.get_traced_memory()[0]
+    grown = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert grown < 256 * 1024, f"memory grew by {grown} bytes over 9000 frames"
+    assert time.perf_counter() - t0 < 60
+
+
+# --- real images -----------------------------------------------------------------------------------
+
+def _keypoint_model():
+    for p in (Path(__file__).resolve().parents[1] / "models" / "keypoints.onnx", Path("/tmp/gk_kp.onnx")):
+        if p.is_file():
+            return p
+    pytest.skip("no keypoint model (models/keypoints.onnx) yet")
+
+
+def test_real_images_with_label_boxes(shared_data):
+    from gesturekit.io import read_yolo_pose
+    from gesturekit.landmarks import LandmarkRegressor
+
+    samples = read_yolo_pose(shared_data / "hands26k" / "val", limit=8, sizes=(224, 224))
+    det = FakeDetector()
+    tr = HandTracker(TrackerOptions(max_hands=1), detector=det,
+                     regressor=LandmarkRegressor(_keypoint_model(), threads=1))
+    for s in samples:
+        det.truth = [s.keypoints[0]]
+        img = cv2.imread(str(s.image))
+        hands = tr.process(img)
+        assert len(hands) <= 1
+        for h in hands:
+            assert h.keypoints.shape == (21, 2) and np.isfinite(h.keypoints).all()
+            # whatever the model's accuracy, the points come back in frame pixels near the hand
+            assert iou(h.box, s.boxes[0]) > 0 or np.linalg.norm(h.keypoints.mean(0) - s.keypoints[0].mean(0)) < 112
