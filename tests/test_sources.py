@@ -57,7 +57,7 @@ def test_image_folder_is_recursive_and_sorted(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     src = open_source(tmp_path)
     assert isinstance(src, ImageFolderSource) and len(src) == 3
-    vals = [int(round(f.mean() / 50)) for f, _ in src]
+    vals = [round(f.mean() / 50) for f, _ in src]
     assert vals == [0, 1, 2]
     (tmp_path / "z.png").write_bytes(b"broken")
     with pytest.raises(SourceError, match="z.png: cannot decode"):

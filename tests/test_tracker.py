@@ -158,7 +158,7 @@ def test_lost_hand_found_again_nearby_keeps_its_id_and_far_away_gets_a_new_one()
 
 
 def test_timestamps_must_increase():
-    tr, det, reg = make_tracker()
+    tr, _, _ = make_tracker()
     frame = np.zeros((64, 64, 3), np.uint8)
     tr.process(frame, 100)
     with pytest.raises(ValueError, match="timestamp_ms: 50 is not after the previous frame's 100"):
@@ -197,7 +197,7 @@ def test_mirror_swaps_handedness():
     (np.zeros((64, 64, 3), np.float32), True), (np.zeros((64, 64, 3), np.uint16), True),
     (np.zeros((3000, 4000, 3), np.uint8), True)])
 def test_bad_frames_are_refused_or_handled(frame, ok):
-    tr, det, reg = make_tracker()
+    tr, _, _ = make_tracker()
     if ok:
         hands = tr.process(frame, 0.0)
         assert hands.image_size == (frame.shape[1], frame.shape[0]) and len(hands) == 0
@@ -272,7 +272,7 @@ def test_close_never_hangs_on_a_blocked_source():
         yield np.zeros((16, 16, 3), np.uint8)
         block.wait(60)
 
-    tr, det, reg = make_tracker()
+    tr, _, _ = make_tracker()
     tr.start_live(ArraySource(gen()), lambda f, h: None)
     time.sleep(0.2)
     t0 = time.monotonic()
@@ -289,7 +289,7 @@ def test_live_source_error_is_kept_not_raised_on_the_thread():
         yield np.zeros((16, 16, 3), np.uint8)
         raise SourceError("camera 0: stopped delivering frames after 1")
 
-    tr, det, reg = make_tracker()
+    tr, _, _ = make_tracker()
     tr.start_live(ArraySource(gen()), lambda f, h: None)
     deadline = time.monotonic() + 5
     while tr.running and time.monotonic() < deadline:
