@@ -7,9 +7,10 @@ import argparse
 import sys
 
 from . import eval as _eval
+from . import predict as _predict
 from . import train as _train
 
-_MODULES = [_train, _eval]
+_MODULES = [_train, _eval, _predict]
 
 
 def build_parser() -> argparse.ArgumentParser:
