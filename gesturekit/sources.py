@@ -23,8 +23,10 @@ VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", 
 Frame = tuple[np.ndarray, float]
 
 
-class SourceError(GestureKitError, OSError):
-    """A source cannot be opened, or stopped delivering frames (the message names it)."""
+class SourceError(GestureKitError, OSError, ValueError):
+    """A source cannot be opened, or stopped delivering frames (the message names it).
+
+    Both an OSError (I/O went wrong) and a ValueError (the input given is unusable)."""
 
 
 class FrameSource:

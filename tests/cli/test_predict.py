@@ -1,0 +1,80 @@
+import json
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pytest
+
+from gesturekit.cli import main
+from gesturekit.cli import predict as cli_predict
+from gesturekit.layouts import HAND_21
+from gesturekit.tracker import HandTracker, TrackerOptions
+
+
+@dataclass
+class _Dets:
+    boxes: np.ndarray
+    scores: np.ndarray
+    angles: np.ndarray
+
+
+class _Det:
+    def detect(self, frame):
+        h, w = frame.shape[:2]
+        return _Dets(np.array([[w * 0.25, h * 0.25, w * 0.75, h * 0.75]], np.float32), np.array([0.9], np.float32),
+                     np.array([np.nan]))
+
+
+class _Reg:
+    layout = HAND_21
+
+    def predict(self, frame, crops):
+        kp = np.stack([np.stack([np.linspace(c.cx - c.size / 4, c.cx + c.size / 4, 21),
+                                 np.linspace(c.cy + c.size / 4, c.cy - c.size / 4, 21)], 1) for c in crops])
+        return kp.astype(np.float32), np.full(kp.shape[:2], 0.9, np.float32)
+
+
+@pytest.fixture
+def fake_tracker(monkeypatch):
+    def make(args, **extra):
+        return HandTracker(TrackerOptions(max_hands=args.max_hands, **extra), detector=_Det(), regressor=_Reg())
+
+    monkeypatch.setattr(cli_predict, "_make_tracker", make)
+
+
+def test_predict_writes_json_for_every_image(tmp_path, fake_tracker, capsys):
+    (tmp_path / "imgs" / "sub").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "imgs" / "a.png"), np.zeros((60, 80, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "imgs" / "sub" / "b.jpg"), np.zeros((40, 40, 3), np.uint8))
+    out = tmp_path / "preds.json"
+    assert main(["predict", str(tmp_path / "imgs"), "--out", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert [r["image"] for r in d["images"]] == ["a.png", "sub/b.jpg"]
+    hand = d["images"][0]["hands"][0]
+    assert len(hand["keypoints"]) == 21 and len(hand["bbox"]) == 4
+    assert set(hand) >= {"keypoints", "score", "handedness", "bbox", "gesture", "gesture_score"}
+    assert "2 images" in capsys.readouterr().out
+
+
+def test_track_reports_stats_and_writes_outputs(tmp_path, fake_tracker, capsys):
+    video = tmp_path / "v.avi"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48))
+    for _ in range(9):
+        w.write(np.zeros((48, 64, 3), np.uint8))
+    w.release()
+    js = tmp_path / "frames.json"
+    assert main(["track", str(video), "--json", str(js), "--out", str(tmp_path / "a.mp4")]) == 0
+    stats = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert stats["frames"] == 9 and stats["share_with_hand"] == 1.0 and stats["ms_per_frame_median"] > 0
+    assert len(json.loads(js.read_text())["frames"]) == 9
+    assert (tmp_path / "a.mp4").stat().st_size > 0
+
+
+def test_missing_input_is_a_clear_error(tmp_path, fake_tracker, capsys):
+    assert main(["predict", str(tmp_path / "nope"), "--out", str(tmp_path / "p.json")]) == 2
+    assert "nope: no such image or folder" in capsys.readouterr().err
+
+
+def test_track_missing_video_is_a_clear_error(tmp_path, fake_tracker, capsys):
+    assert main(["track", str(tmp_path / "gone.mp4")]) == 2
+    assert "gone.mp4: no such file" in capsys.readouterr().err
