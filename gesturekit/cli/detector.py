@@ -1,0 +1,120 @@
+"""``gesturekit train detector`` and ``gesturekit eval detector``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_train_subcommand(what) -> None:
+    """Add ``detector`` to the ``train`` sub-parsers ``what``."""
+    d = what.add_parser("detector", help="train the hand detector on synthetic scenes (hands26k + EgoHands)")
+    d.add_argument("--hands", required=True, help="YOLO-pose folder of hand photos (hands26k/train)")
+    d.add_argument("--egohands", help="EgoHands folder (images/ + boxes.csv); its fixed 60-frame val split is held out")
+    d.add_argument("--hands-val", help="YOLO-pose folder scored with found@0.5 each epoch (hands26k/val)")
+    d.add_argument("--hands-val-limit", type=int, default=300)
+    d.add_argument("--epochs", type=int, default=20)
+    d.add_argument("--scenes", type=int, default=4000, help="synthetic scenes per epoch")
+    d.add_argument("--canvas", type=int, nargs=2, default=[160, 192], metavar=("H", "W"),
+                   help="training scene size (the network is fully convolutional)")
+    d.add_argument("--input-size", type=int, nargs=2, default=[192, 256], metavar=("H", "W"),
+                   help="inference input size (letterbox target)")
+    d.add_argument("--width", type=int, default=48, help="channels of the stride-4 neck")
+    d.add_argument("--batch-size", type=int, default=32)
+    d.add_argument("--lr", type=float, help="peak learning rate (default: learning-rate finder)")
+    d.add_argument("--threads", type=int, default=2)
+    d.add_argument("--workers", type=int, default=1)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    d.add_argument("--out", default="runs/det")
+    d.add_argument("--export", help="also write the best weights here (.pt) and beside it an .onnx")
+    d.set_defaults(func=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ..train.detector import export_detector, train_detector
+    from ..train.loop import TrainConfig
+
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                      threads=args.threads, workers=args.workers, out=args.out, device=args.device, monitor="score")
+    best = train_detector(args.hands, args.egohands, args.hands_val, cfg, args.scenes, tuple(args.canvas),
+                          tuple(args.input_size), args.hands_val_limit, args.width)
+    print(f"best checkpoint: {best}")
+    if args.export:
+        for path in export_detector(best, args.export):
+            print(f"wrote {path}")
+    return 0
+
+
+def add_eval_subcommand(what) -> None:
+    """Add ``detector`` to the ``eval`` sub-parsers ``what``."""
+    e = what.add_parser("detector", help="score a hand detector on a box or YOLO-pose folder")
+    e.add_argument("--data", required=True,
+                   help="EgoHands-style folder (images/ + boxes.csv), any read_boxes format, or a YOLO-pose folder")
+    e.add_argument("--model", help="detector .onnx or .pt (default: the shipped models/detector.onnx)")
+    e.add_argument("--split", choices=["all", "val", "train"], default="all",
+                   help="with an EgoHands folder: the fixed 60-frame val split, or the other frames")
+    e.add_argument("--limit", type=int, help="score only the first N images")
+    e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--score-threshold", type=float, default=0.05,
+                   help="low so AP sees the whole precision/recall curve (found@0.5 uses 0.3)")
+    e.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    e.set_defaults(func=_eval)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import cv2
+    import numpy as np
+
+    from ..detector import DetectorOptions, HandDetector, detection_metrics, found_rate
+    from ..errors import DataFormatError
+
+    data = Path(args.data)
+    opts = {"threads": args.threads}
+    if args.model:
+        opts["model_path"] = args.model
+    if (data / "images").is_dir() and (data / "labels").is_dir():
+        # YOLO-pose hand photos: is the labelled hand found (box convention: keypoint box + margin)?
+        from ..io.yolo_pose import read_yolo_pose
+        from ..train.detector_data import keypoint_box
+
+        samples = read_yolo_pose(data, num_points=None)[: args.limit]
+        det = HandDetector(DetectorOptions(**opts, score_threshold=0.3))
+        preds, gts = [], []
+        for s in samples:
+            img = cv2.imread(str(s.image), cv2.IMREAD_COLOR)
+            if img is None:
+                raise DataFormatError(f"{s.image}: cannot decode image")
+            preds.append(det.detect(img))
+            gts.append(np.stack([keypoint_box(k) for k in s.keypoints]))
+        res = {"found@0.5": round(found_rate(preds, gts), 4), "images": len(samples),
+               "boxes": int(sum(len(g) for g in gts))}
+    else:
+        from ..io.boxes import read_boxes
+
+        samples = read_boxes(data)
+        if args.split != "all":
+            from ..train.detector_data import egohands_split
+
+            tr, va = egohands_split([Path(s.image).name for s in samples])
+            keep = set(va if args.split == "val" else tr)
+            samples = [s for s in samples if Path(s.image).name in keep]
+        samples = samples[: args.limit]
+        det = HandDetector(DetectorOptions(**opts, score_threshold=args.score_threshold, max_hands=20))
+        preds, gts = [], []
+        for s in samples:
+            img = cv2.imread(str(s.image), cv2.IMREAD_COLOR)
+            if img is None:
+                raise DataFormatError(f"{s.image}: cannot decode image")
+            preds.append(det.detect(img))
+            gts.append(s.boxes)
+        res = {**detection_metrics(preds, gts), "images": len(samples), "boxes": int(sum(len(g) for g in gts))}
+    if args.json:
+        print(json.dumps(res))
+    else:
+        for k, v in res.items():
+            print(f"{k:>12}: {v}")
+    sys.stdout.flush()
+    return 0

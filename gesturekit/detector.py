@@ -1,0 +1,255 @@
+"""HandDetector: frame → hand boxes, scores and angles (pre/post-processing around a Runner).
+
+The shipped network (``handdet_s4``, CenterNet-style) sees the frame
+letterboxed to its input size (192×256 H×W: a 640×480 webcam frame fits
+exactly, 16:9 is padded). Peaks of its centre heatmap (already 3×3 max-pool
+suppressed in the graph) become boxes, then ``cv2.dnn.NMSBoxes`` removes
+duplicates. :class:`TFSavedModelDetector` puts a TF Object Detection API
+SavedModel behind the same ``detect``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import ModelFileError, missing_extra
+from .images import as_bgr_uint8
+from .runtime import Runner, default_model
+
+PAD_VALUE = 114  # letterbox grey, as in training
+
+
+@dataclass
+class DetectorOptions:
+    """Options of :class:`HandDetector` (validated on creation)."""
+
+    model_path: str | Path = field(default_factory=lambda: default_model("detector.onnx"))
+    backend: str = "auto"          # auto (by suffix) | onnx | torch
+    device: str = "auto"           # auto | cpu | cuda
+    threads: int | None = 2
+    score_threshold: float = 0.3
+    nms_iou: float = 0.45
+    max_hands: int = 4
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("auto", "onnx", "torch"):
+            raise ValueError(f"backend: {self.backend!r} is not one of 'auto', 'onnx', 'torch'")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device: {self.device!r} is not one of 'auto', 'cpu', 'cuda'")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise ValueError(f"threads: must be None or an int >= 1, got {self.threads!r}")
+        if not 0.0 <= float(self.score_threshold) <= 1.0:
+            raise ValueError(f"score_threshold: must lie in [0, 1], got {self.score_threshold}")
+        if not 0.0 < float(self.nms_iou) <= 1.0:
+            raise ValueError(f"nms_iou: must lie in (0, 1], got {self.nms_iou}")
+        if not isinstance(self.max_hands, int) or self.max_hands < 1:
+            raise ValueError(f"max_hands: must be an int >= 1, got {self.max_hands!r}")
+        self.model_path = Path(self.model_path)
+
+
+@dataclass
+class Detections:
+    """Hands found in one frame, best first. ``boxes`` x1 y1 x2 y2 in frame pixels."""
+
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    angles: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # radians, NaN: unknown
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+def letterbox(frame: np.ndarray, out_h: int, out_w: int) -> tuple[np.ndarray, float, float, float]:
+    """Fit ``frame`` centred into out_h×out_w with grey padding; returns image, scale, dx, dy."""
+    h, w = frame.shape[:2]
+    s = min(out_w / w, out_h / h)
+    nw, nh = max(1, round(w * s)), max(1, round(h * s))
+    dx, dy = (out_w - nw) // 2, (out_h - nh) // 2
+    out = np.full((out_h, out_w, 3), PAD_VALUE, np.uint8)
+    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+    out[dy:dy + nh, dx:dx + nw] = cv2.resize(frame, (nw, nh), interpolation=interp)
+    return out, nw / w, float(dx), float(dy)
+
+
+def to_batch(img: np.ndarray) -> np.ndarray:
+    """BGR uint8 H×W×3 → (1, 3, H, W) float32 RGB in 0..1."""
+    return (img[None, :, :, ::-1].transpose(0, 3, 1, 2).astype(np.float32) * (1.0 / 255.0))
+
+
+def decode(out: dict[str, np.ndarray], stride: int, scale: float, dx: float, dy: float, frame_w: int,
+           frame_h: int, score_threshold: float, nms_iou: float, max_hands: int, index: int = 0,
+           top_k: int = 100) -> Detections:
+    """Peaks of one image's maps (``index`` in the batch) → boxes in frame pixels, NMS'd."""
+    scores = out["scores"][index, 0]
+    flat = scores.ravel()
+    cand = np.flatnonzero(flat >= score_threshold)
+    if cand.size == 0:
+        return Detections()
+    if cand.size > top_k:
+        cand = cand[np.argpartition(-flat[cand], top_k)[:top_k]]
+    W = scores.shape[1]
+    iy, ix = np.divmod(cand, W)
+    off = out["offset"][index][:, iy, ix]
+    size = np.exp(np.clip(out["size"][index][:, iy, ix], -4, 8)) * stride
+    cx, cy = (ix + off[0]) * stride, (iy + off[1]) * stride
+    b = np.stack([cx - size[0] / 2, cy - size[1] / 2, cx + size[0] / 2, cy + size[1] / 2], 1)
+    b = (b - [dx, dy, dx, dy]) / scale
+    b = np.clip(b, 0, [frame_w, frame_h, frame_w, frame_h]).astype(np.float32)
+    sc = flat[cand].astype(np.float32)
+    if "angle" in out:
+        a = out["angle"][index][:, iy, ix]
+        ang = np.arctan2(a[0], a[1]).astype(np.float32)
+    else:
+        ang = np.full(len(cand), np.nan, np.float32)
+    keep = cv2.dnn.NMSBoxes([[float(x1), float(y1), float(x2 - x1), float(y2 - y1)] for x1, y1, x2, y2 in b],
+                            sc.tolist(), score_threshold, nms_iou, top_k=max_hands)
+    keep = np.array(keep, np.int64).reshape(-1)[:max_hands]
+    return Detections(b[keep], sc[keep], ang[keep])
+
+
+class HandDetector:
+    """Finds hands in frames of any size: ``HandDetector(DetectorOptions()).detect(frame)``."""
+
+    def __init__(self, options: DetectorOptions | None = None):
+        self.options = options or DetectorOptions()
+        o = self.options
+        self.runner = Runner.load(o.model_path, o.backend, o.device, o.threads, task="detector")
+        size = self.runner.input_size
+        self.input_h, self.input_w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+        self.stride = int(self.runner.meta.get("stride", 4))
+        missing = {"scores", "size", "offset"} - set(self.runner.meta.get("outputs", []))
+        if missing:
+            raise ModelFileError(f"{o.model_path}: detector model lacks outputs {sorted(missing)}")
+
+    def detect(self, frame: np.ndarray) -> Detections:
+        """Boxes (x1 y1 x2 y2 px), scores and angles of the hands in ``frame`` (BGR, gray, BGRA, float)."""
+        img = as_bgr_uint8(frame)
+        h, w = img.shape[:2]
+        lb, s, dx, dy = letterbox(img, self.input_h, self.input_w)
+        out = self.runner(to_batch(lb))
+        o = self.options
+        return decode(out, self.stride, s, dx, dy, w, h, o.score_threshold, o.nms_iou, o.max_hands)
+
+    def detect_batch(self, frames: list[np.ndarray]) -> list[Detections]:
+        """Several frames in one network call (each letterboxed on its own)."""
+        if not frames:
+            return []
+        prep = [letterbox(as_bgr_uint8(f, f"frames[{i}]"), self.input_h, self.input_w) for i, f in enumerate(frames)]
+        out = self.runner(np.concatenate([to_batch(p[0]) for p in prep]))
+        o = self.options
+        return [decode(out, self.stride, s, dx, dy, f.shape[1], f.shape[0], o.score_threshold, o.nms_iou,
+                       o.max_hands, index=i) for i, (f, (_, s, dx, dy)) in enumerate(zip(frames, prep))]
+
+
+class TFSavedModelDetector:
+    """A TF Object Detection API SavedModel behind :meth:`HandDetector.detect`.
+
+    The signature must return ``detection_boxes`` ([ymin, xmin, ymax, xmax] normalised),
+    ``detection_scores``, ``detection_classes`` and ``num_detections``, and take a
+    uint8 RGB batch. ``hand_classes`` None keeps every class.
+    """
+
+    def __init__(self, path: str | Path, options: DetectorOptions | None = None,
+                 hand_classes: tuple[int, ...] | None = None, signature: str = "serving_default"):
+        try:
+            import tensorflow as tf
+        except ImportError as e:
+            raise missing_extra("tf", "tensorflow") from e
+        self.options = options or DetectorOptions()
+        self.path, self.hand_classes = Path(path), hand_classes
+        if not (self.path / "saved_model.pb").is_file():
+            raise ModelFileError(f"{self.path}: not a TF SavedModel folder (no saved_model.pb)")
+        try:
+            loaded = tf.saved_model.load(str(self.path))
+        except Exception as e:  # tf raises many types for a damaged folder
+            raise ModelFileError(f"{self.path}: cannot load SavedModel: {e}") from None
+        if signature not in loaded.signatures:
+            raise ModelFileError(f"{self.path}: no signature {signature!r} (has {list(loaded.signatures)})")
+        self._tf, self._loaded, self._fn = tf, loaded, loaded.signatures[signature]
+        self._input = next(iter(self._fn.structured_input_signature[1]))
+        for k in ("detection_boxes", "detection_scores", "num_detections"):
+            if k not in self._fn.structured_outputs:
+                raise ModelFileError(f"{self.path}: signature lacks output {k!r}")
+
+    def detect(self, frame: np.ndarray) -> Detections:
+        img = as_bgr_uint8(frame)
+        h, w = img.shape[:2]
+        rgb = np.ascontiguousarray(img[None, :, :, ::-1])
+        res = self._fn(**{self._input: self._tf.constant(rgb)})
+        n = int(np.asarray(res["num_detections"]).reshape(-1)[0])
+        boxes = np.asarray(res["detection_boxes"])[0, :n]
+        scores = np.asarray(res["detection_scores"])[0, :n].astype(np.float32)
+        keep = scores >= self.options.score_threshold
+        if self.hand_classes is not None and "detection_classes" in res:
+            cls = np.asarray(res["detection_classes"])[0, :n].astype(int)
+            keep &= np.isin(cls, self.hand_classes)
+        b = boxes[keep][:, [1, 0, 3, 2]] * [w, h, w, h]
+        s = scores[keep]
+        order = np.argsort(-s)[: self.options.max_hands]
+        b, s = b[order].astype(np.float32), s[order]
+        return Detections(b, s, np.full(len(s), np.nan, np.float32))
+
+
+# ---------------------------------------------------------------- metrics (numpy; used by eval and training)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU matrix of (N, 4) and (M, 4) x1 y1 x2 y2 boxes."""
+    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
+    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
+
+
+def average_precision(preds: list[Detections], gts: list[np.ndarray], iou: float) -> tuple[float, float]:
+    """COCO-style (101-point) AP and the recall at ``iou`` over all images."""
+    n_gt = sum(len(g) for g in gts)
+    if n_gt == 0:
+        return float("nan"), float("nan")
+    recs = []
+    for d, g in zip(preds, gts):
+        order = np.argsort(-d.scores)
+        ious = box_iou(d.boxes[order], g) if len(g) else np.zeros((len(order), 0))
+        used = np.zeros(len(g), bool)
+        for r, i in enumerate(order):
+            j = -1
+            if ious.shape[1]:
+                cand = np.where(~used, ious[r], -1)
+                j = int(cand.argmax()) if cand.max() >= iou else -1
+            if j >= 0:
+                used[j] = True
+            recs.append((float(d.scores[i]), j >= 0))
+    if not recs:
+        return 0.0, 0.0
+    recs.sort(key=lambda t: -t[0])
+    tp = np.cumsum([t[1] for t in recs])
+    fp = np.cumsum([not t[1] for t in recs])
+    recall, precision = tp / n_gt, tp / np.maximum(tp + fp, 1)
+    precision = np.maximum.accumulate(precision[::-1])[::-1]
+    grid = np.linspace(0, 1, 101)
+    idx = np.searchsorted(recall, grid, side="left")
+    ap = float(np.mean([precision[i] if i < len(precision) else 0.0 for i in idx]))
+    return ap, float(recall[-1])
+
+
+def detection_metrics(preds: list[Detections], gts: list[np.ndarray]) -> dict[str, float]:
+    """``ap50``, ``ap50_95`` (mean over IoU .50:.05:.95), ``recall@0.5``."""
+    ap50, rec = average_precision(preds, gts, 0.5)
+    aps = [average_precision(preds, gts, t)[0] for t in np.arange(0.5, 0.96, 0.05)]
+    return {"ap50": round(ap50, 4), "ap50_95": round(float(np.mean(aps)), 4), "recall@0.5": round(rec, 4)}
+
+
+def found_rate(preds: list[Detections], gts: list[np.ndarray], iou: float = 0.5) -> float:
+    """Share of labelled boxes overlapped by some detection with IoU ≥ ``iou`` (unlabelled extras not penalised)."""
+    hit = total = 0
+    for d, g in zip(preds, gts):
+        total += len(g)
+        if len(g) and len(d):
+            hit += int((box_iou(g, d.boxes).max(1) >= iou).sum())
+    return hit / max(total, 1)

@@ -1,0 +1,84 @@
+"""Single-stage, anchor-free hand detector (CenterNet-style) for a CPU.
+
+A MobileNetV2-like backbone to stride 32, a light top-down path back to
+stride 4, and one head predicting per cell: a hand-centre heatmap, the box
+size (log of pixels / stride), the sub-cell offset of the centre and the hand
+angle as (sin, cos). Stride 4 keeps ~12 px hands (a 30 px hand in a 640×480
+frame letterboxed to 256 wide) a few cells across.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .blocks import ConvBNAct, make_stages
+from .registry import register_model
+
+# (channels, blocks, stride, expand) after a plain stride-4 stem → strides 8, 16, 32.
+DET_STAGES = [(32, 2, 2, 4), (64, 3, 2, 4), (96, 2, 2, 4)]
+STRIDE = 4
+
+
+class _Smooth(nn.Sequential):
+    """Depthwise 3×3 then pointwise: mixes an upsampled map with its lateral at little cost."""
+
+    def __init__(self, c: int):
+        super().__init__(ConvBNAct(c, c, 3, groups=c), ConvBNAct(c, c, 1))
+
+
+class HandDetNet(nn.Module):
+    """Frame (letterboxed to ``input_size`` = (h, w)) → dense maps at stride 4.
+
+    ``forward`` returns ``heat`` (logits, training), ``scores`` (sigmoid with
+    3×3 max-pool peak suppression: non-peaks are 0), ``size`` (log box w, h in
+    units of the stride), ``offset`` (0..1 of a cell) and ``angle`` ((sin, cos),
+    unit length).
+    """
+
+    def __init__(self, input_size: tuple[int, int] | list[int] = (192, 256), width: int = 48, angle: bool = True):
+        super().__init__()
+        h, w = input_size
+        if h % 32 or w % 32:
+            raise ValueError(f"input_size: {input_size} must be multiples of 32")
+        self.input_size, self.stride, self.has_angle = (h, w), STRIDE, angle
+        self.stem = nn.Sequential(ConvBNAct(3, 16, 3, 2), ConvBNAct(16, 24, 3, 2))
+        self.stages, widths = make_stages(24, DET_STAGES)
+        self.lateral = nn.ModuleList(nn.Conv2d(c, width, 1) for c in [24, *widths])
+        self.smooth = nn.ModuleList(_Smooth(width) for _ in range(3))
+        self.head = _Smooth(width)  # a full 3×3 here was most of the FLOPs at stride 4
+        self.out_heat = nn.Conv2d(width, 1, 1)
+        self.out_size = nn.Conv2d(width, 2, 1)
+        self.out_offset = nn.Conv2d(width, 2, 1)
+        self.out_angle = nn.Conv2d(width, 2, 1) if angle else None
+        nn.init.constant_(self.out_heat.bias, -4.6)  # prior 1%: focal loss starts stable
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = self.stem((images - self.mean) / self.std)
+        feats = [x]
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        y = self.lateral[3](feats[3])
+        for i in (2, 1, 0):  # top-down: stride 32 → 16 → 8 → 4
+            y = F.interpolate(y, scale_factor=2.0, mode="nearest") + self.lateral[i](feats[i])
+            y = self.smooth[i](y)
+        f = self.head(y)
+        heat = self.out_heat(f)
+        prob = torch.sigmoid(heat)
+        peak = F.max_pool2d(prob, 3, 1, 1)
+        out = {"heat": heat, "scores": prob * (prob >= peak).to(prob.dtype),
+               "size": self.out_size(f), "offset": torch.sigmoid(self.out_offset(f))}
+        if self.out_angle is not None:
+            a = self.out_angle(f)
+            out["angle_raw"] = a
+            out["angle"] = a / a.norm(dim=1, keepdim=True).clamp_min(1e-6)
+        return out
+
+
+@register_model
+def handdet_s4(input_size: tuple[int, int] | list[int] = (192, 256), width: int = 48, angle: bool = True) -> HandDetNet:
+    return HandDetNet(tuple(input_size), width, angle)

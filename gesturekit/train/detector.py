@@ -1,0 +1,129 @@
+"""Train, score and export the hand detector on synthetic scenes (hands26k + EgoHands)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..detector import Detections, decode, detection_metrics, found_rate, letterbox, to_batch
+from ..nn import create_model
+from .detector_data import (BOX_MARGIN, DetectionScenes, cache_egohands, cache_hands26k, egohands_split,
+                            keypoint_box, read_egohands)
+from .loop import TrainConfig, fit
+
+DEFAULT_INPUT = (192, 256)
+
+
+def focal_heatmap_loss(logits: torch.Tensor, gt: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """CenterNet's penalty-reduced focal loss; ``weight`` scales the negatives (0 = ignore)."""
+    p = torch.sigmoid(logits.float()).clamp(1e-4, 1 - 1e-4)
+    pos = gt.eq(1).float()
+    pos_loss = -(torch.log(p) * (1 - p) ** 2 * pos).sum()
+    neg_loss = -(torch.log(1 - p) * p**2 * (1 - gt) ** 4 * (1 - pos) * weight).sum()
+    return (pos_loss + neg_loss) / pos.sum().clamp_min(1.0)
+
+
+def _gather(t: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) at flat indices (B, M) → (B, M, C)."""
+    b, c = t.shape[:2]
+    return t.reshape(b, c, -1).gather(2, ind[:, None, :].expand(-1, c, -1)).transpose(1, 2)
+
+
+def detector_loss(out: dict, heat, weight, ind, size, off, ang, mask, amask,
+                  w_size: float = 1.0, w_off: float = 1.0, w_angle: float = 0.5) -> torch.Tensor:
+    loss = focal_heatmap_loss(out["heat"], heat, weight)
+    n = mask.sum().clamp_min(1.0)
+    m = mask[..., None]
+    loss = loss + w_size * (F.l1_loss(_gather(out["size"], ind), size, reduction="none") * m).sum() / n
+    loss = loss + w_off * (F.l1_loss(_gather(out["offset"], ind), off, reduction="none") * m).sum() / n
+    if "angle" in out:
+        na = amask.sum().clamp_min(1.0)
+        loss = loss + w_angle * (F.l1_loss(_gather(out["angle"], ind), ang, reduction="none")
+                                 * amask[..., None]).sum() / na
+    return loss
+
+
+def _numpy_out(out: dict) -> dict[str, np.ndarray]:
+    return {k: v.float().cpu().numpy() for k, v in out.items() if k in ("scores", "size", "offset", "angle")}
+
+
+@torch.no_grad()
+def predict_frames(model, frames: list[np.ndarray], input_size=DEFAULT_INPUT, score_threshold: float = 0.05,
+                   nms_iou: float = 0.45, max_hands: int = 20, batch_size: int = 16) -> list[Detections]:
+    """Run a torch detector over BGR frames exactly as :class:`HandDetector` does (letterbox, decode)."""
+    device = next(model.parameters()).device
+    h, w = input_size
+    res = []
+    for i in range(0, len(frames), batch_size):
+        chunk = frames[i:i + batch_size]
+        prep = [letterbox(f, h, w) for f in chunk]
+        x = torch.from_numpy(np.concatenate([to_batch(p[0]) for p in prep])).to(device)
+        out = _numpy_out(model(x.contiguous(memory_format=torch.channels_last)))
+        for j, (f, (_, s, dx, dy)) in enumerate(zip(chunk, prep)):
+            res.append(decode(out, model.stride, s, dx, dy, f.shape[1], f.shape[0], score_threshold, nms_iou,
+                              max_hands, index=j))
+    return res
+
+
+def evaluate_detector(model, ego_val: dict | None, hands_val: dict | None, input_size=DEFAULT_INPUT) -> dict:
+    """AP on the EgoHands val frames and found@0.5 on hands26k val photos; ``score`` averages the two."""
+    m = {}
+    if ego_val is not None:
+        preds = predict_frames(model, list(ego_val["images"]), input_size)
+        m.update(detection_metrics(preds, ego_val["boxes"]))
+    if hands_val is not None:
+        preds = predict_frames(model, list(hands_val["images"]), input_size, score_threshold=0.3, max_hands=4)
+        gts = [keypoint_box(k)[None] for k in hands_val["keypoints"]]
+        m["found@0.5"] = round(found_rate(preds, gts), 4)
+    m["score"] = round(float(np.mean([m[k] for k in ("ap50", "found@0.5") if k in m])), 4)
+    return m
+
+
+def train_detector(hands: str | Path, egohands: str | Path | None = None, hands_val: str | Path | None = None,
+                   cfg: TrainConfig | None = None, scenes_per_epoch: int = 4000, canvas=(160, 192),
+                   input_size=DEFAULT_INPUT, hands_val_limit: int = 300, width: int = 48) -> Path:
+    """Train ``handdet_s4`` on synthetic scenes; returns the best checkpoint (by ``score``)."""
+    cfg = cfg or TrainConfig(monitor="score", out="runs/det")
+    hands_c = cache_hands26k(hands, threads=cfg.threads)
+    ego_train = ego_val = None
+    if egohands is not None:
+        names, boxes = read_egohands(egohands)
+        tr, va = egohands_split(names)
+        ego_train = cache_egohands(egohands, tr, boxes, threads=cfg.threads)
+        ego_val = cache_egohands(egohands, va, boxes, threads=cfg.threads)
+    hv = None
+    if hands_val is not None:
+        hv_full = cache_hands26k(hands_val, threads=cfg.threads)
+        idx = np.sort(np.random.default_rng(cfg.seed).permutation(len(hv_full["images"]))[:hands_val_limit])
+        hv = {"images": hv_full["images"][idx], "keypoints": hv_full["keypoints"][idx]}
+    train_set = DetectionScenes(hands_c, ego_train, scenes_per_epoch, canvas, cfg.seed)
+    model = create_model("handdet_s4", input_size=list(input_size), width=width)
+
+    def loss_fn(m, batch):
+        x, *t = batch
+        return detector_loss(m(x.contiguous(memory_format=torch.channels_last)), *t)
+
+    def on_epoch(epoch: int) -> None:
+        train_set.epoch = epoch
+
+    fit(model, train_set, loss_fn, lambda m: evaluate_detector(m, ego_val, hv, input_size), cfg, on_epoch=on_epoch)
+    return Path(cfg.out) / "best.pt"
+
+
+def export_detector(checkpoint: str | Path, out: str | Path) -> tuple[Path, Path]:
+    """Export a detector training checkpoint (``best.pt``) to ``out``.pt/.onnx with its metadata."""
+    from .export import export_model
+
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    arch = dict(ckpt["arch"])
+    model = create_model(arch.pop("name"), **arch)
+    model.load_state_dict(ckpt["model"])
+    outputs = ["scores", "size", "offset"] + (["angle"] if model.has_angle else [])
+    meta = {"task": "detector", "arch": ckpt["arch"], "input_size": list(model.input_size), "stride": model.stride,
+            "outputs": outputs, "box_margin": BOX_MARGIN, "metrics": ckpt.get("metrics", {})}
+    pt, onnx_path, diff = export_model(model, meta, out)
+    print(f"torch vs ONNX Runtime max |diff| = {diff:.2e}")
+    return pt, onnx_path
