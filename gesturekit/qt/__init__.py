@@ -6,7 +6,7 @@ Importing this package imports PyQt6; without it the ImportError names
 
 from __future__ import annotations
 
-from .bridge import EventBridge
+from .bridge import EventBridge, TrackerWorker
 from .video_widget import VideoWidget, frame_to_qimage
 
-__all__ = ["EventBridge", "VideoWidget", "frame_to_qimage"]
+__all__ = ["EventBridge", "TrackerWorker", "VideoWidget", "frame_to_qimage"]
