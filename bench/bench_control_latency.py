@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import print_table  # noqa: E402
+from common import print_table
 
 
 def start_xvfb() -> tuple[subprocess.Popen, str]:
@@ -117,7 +117,12 @@ def main(argv=None) -> int:
     try:
         from pynput import mouse as pmouse
 
-        from gesturekit.control import ControlConfig, DesktopController, DryRunBackend, PynputBackend
+        from gesturekit.control import (
+            ControlConfig,
+            DesktopController,
+            DryRunBackend,
+            PynputBackend,
+        )
         from gesturekit.events import GestureEvent
 
         cfg = ControlConfig(keys={"swipe_left": "left"})   # the shipped defaults otherwise
