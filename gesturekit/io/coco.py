@@ -77,8 +77,9 @@ def read_coco(json_path: str | Path, images_dir: str | Path | None = None,
     """Read a COCO keypoint file into one :class:`Sample` per image that has keypoint annotations.
 
     ``images_dir`` defaults to the JSON's folder (or its ``images/`` subfolder
-    when the files are there). Points with ``v`` 0 are kept at their stored
-    position with ``visible`` False. ``check_images`` raises when an image file
+    when the files are there). Points with ``v`` 0 get ``visible`` False and
+    the centroid of the labelled points as position (COCO stores them at 0, 0,
+    which would stretch any crop or box taken around all points). ``check_images`` raises when an image file
     is missing.
     """
     path = Path(json_path)
@@ -134,7 +135,9 @@ def _read_coco_dict(d: dict, path: Path, images_dir: Path | None, check_images: 
         if box is None or box[2] <= box[0] or box[3] <= box[1]:
             box = boxes_from_keypoints(v[None, :, :2], vis[None])[0]
         cat = cats[a["category_id"]]
-        per_image.setdefault(a["image_id"], []).append((box, v[:, :2], vis, str(cat.get("name", "hand"))))
+        pts = v[:, :2].copy()
+        pts[~vis] = pts[vis].mean(0)  # v 0 points are stored at (0, 0): keep them on the hand
+        per_image.setdefault(a["image_id"], []).append((box, pts, vis, str(cat.get("name", "hand"))))
     samples = []
     missing = []
     for iid, anns in per_image.items():
@@ -162,7 +165,7 @@ def write_coco(samples: list[Sample], json_path: str | Path, layout: KeypointLay
     """Write ``samples`` as a COCO keypoint file; image paths are stored relative to the JSON's folder.
 
     Unlabelled points (``visible`` False) are written with ``v`` 0 at their
-    position (COCO tools ignore it), so a round trip keeps them.
+    position, which COCO tools ignore.
     """
     path = Path(json_path)
     images, anns = [], []

@@ -15,7 +15,8 @@ unlabelled point), or a list of such hands::
     {"a.jpg": [[120.5, 88.0], [131.0, 70.2], ...],
      "b.jpg": [[[10, 20], ...], [[300, 40], ...]]}
 
-Image paths are relative to the points file's folder.
+Image paths are relative to the points file's folder. An unlabelled point
+gets ``visible`` False and the position of its hand's labelled points' centroid.
 """
 
 from __future__ import annotations
@@ -107,6 +108,10 @@ def _to_samples(hands: dict[Path, list], sizes: dict[Path, tuple[int, int]]) -> 
     for img, hs in hands.items():
         kp = np.array([h[0] for h in hs], np.float32)
         vis = np.array([h[1] for h in hs], bool)
+        for k, v in zip(kp, vis):
+            # Unlabelled points sit on the labelled ones' centroid, never at (0, 0): code that
+            # crops or boxes a hand from all its points then stays on the hand.
+            k[~v] = k[v].mean(0)
         w, h = sizes[img]
         out.append(Sample(img, int(w), int(h), boxes_from_keypoints(kp, vis), kp, vis, ["hand"] * len(hs)))
     return out

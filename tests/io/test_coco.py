@@ -34,8 +34,10 @@ def test_round_trip(tmp_path):
     for a, b in zip(samples, back):
         assert b.image.resolve() == a.image.resolve()
         assert (b.width, b.height) == (a.width, a.height)
-        np.testing.assert_allclose(b.keypoints, a.keypoints, atol=1e-3)
         np.testing.assert_array_equal(b.visible, a.visible)
+        np.testing.assert_allclose(b.keypoints[a.visible], a.keypoints[a.visible], atol=1e-3)
+        for kp, v in zip(b.keypoints, b.visible):  # unlabelled points sit on the hand's centroid
+            np.testing.assert_allclose(kp[~v], np.broadcast_to(kp[v].mean(0), kp[~v].shape), atol=1e-3)
         np.testing.assert_allclose(b.boxes, a.boxes, atol=1e-3)
         assert b.labels == ["hand"] * len(a.keypoints)
     d = json.loads((tmp_path / "ann.json").read_text())
@@ -70,6 +72,13 @@ def test_reads_images_beside_json_and_derives_missing_box(tmp_path):
     (s,) = read_coco(p)
     assert s.image == tmp_path / "a.png"
     np.testing.assert_allclose(s.boxes[0], [2, 3, 8, 9])
+
+
+def test_unlabelled_points_stay_on_the_hand(tmp_path):
+    p = _coco(tmp_path, [12, 14, 2, 0, 0, 0])
+    (s,) = read_coco(p)
+    assert s.visible.tolist() == [[True, False]]
+    np.testing.assert_allclose(s.keypoints[0], [[12, 14], [12, 14]])
 
 
 def test_wrong_keypoint_count_names_file_and_annotation(tmp_path):

@@ -29,7 +29,7 @@ def test_csv_header_ignores_other_columns_and_empty_cells_are_unlabelled(photos)
     (photos / "pts.csv").write_text("image,width,height,side,x0,y0,x1,y1\n"
                                     "a.jpg,40,30,left,1.5,2.5,,\n")
     (s,) = read_points(photos)  # a folder with exactly one points file
-    np.testing.assert_allclose(s.keypoints[0, 0], [1.5, 2.5])
+    np.testing.assert_allclose(s.keypoints[0], [[1.5, 2.5], [1.5, 2.5]])  # unlabelled → on the hand
     assert s.visible.tolist() == [[True, False]]
 
 
