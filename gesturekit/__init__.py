@@ -30,6 +30,7 @@ _EXPORTS = {
     "HandDetector": "detector", "DetectorOptions": "detector", "Detections": "detector",
     "EventBus": "events", "GestureEvent": "events", "Debouncer": "events",
     "GestureRecognizer": "gestures", "GestureResult": "gestures",
+    "DesktopController": "control", "ControlConfig": "control",
     "GestureKitError": "errors", "ModelFileError": "errors", "DataFormatError": "errors",
 }
 
