@@ -78,3 +78,29 @@ def test_missing_input_is_a_clear_error(tmp_path, fake_tracker, capsys):
 def test_track_missing_video_is_a_clear_error(tmp_path, fake_tracker, capsys):
     assert main(["track", str(tmp_path / "gone.mp4")]) == 2
     assert "gone.mp4: no such file" in capsys.readouterr().err
+
+
+def test_eval_pipeline_scores_an_oracle_perfectly(shared_data):
+    from gesturekit.io import read_yolo_pose
+    from gesturekit.tracker import box_of
+
+    val = shared_data / "hands26k" / "val"
+    truth = {s.image: s.keypoints[0] for s in read_yolo_pose(val, limit=6, sizes=(224, 224))}
+    order = iter(sorted(truth))
+
+    class LabelDet:   # the label box, as a detector would give it
+        def detect(self, frame):
+            self.kp = truth[next(order)]
+            return _Dets(box_of(self.kp)[None], np.array([0.9], np.float32), np.array([np.nan]))
+
+    det = LabelDet()
+
+    class Oracle:
+        layout = HAND_21
+
+        def predict(self, frame, crops):
+            return np.repeat(det.kp[None], len(crops), 0), np.full((len(crops), 21), 0.9, np.float32)
+
+    tr = HandTracker(TrackerOptions(max_hands=1), detector=det, regressor=Oracle())
+    res = cli_predict.evaluate_pipeline(tr, val, limit=6)
+    assert res["images"] == 6 and res["found@iou0.5"] == 1.0 and res["pck@0.1"] == 1.0
