@@ -13,7 +13,7 @@ from gesturekit.layouts import HAND_21
 from gesturekit.sources import ArraySource
 from gesturekit.tracker import HandTracker, TrackerOptions, box_of, iou
 
-# A right hand, fingers up, palm to the camera, in a unit box (x right, y down).
+# A left hand, fingers up, palm to the camera (thumb on the image's left), in a unit box (x right, y down).
 _TEMPLATE = np.array([
     [0.50, 1.00], [0.30, 0.90], [0.18, 0.75], [0.10, 0.62], [0.02, 0.52],
     [0.38, 0.55], [0.36, 0.35], [0.35, 0.20], [0.34, 0.06],
