@@ -28,7 +28,8 @@ class Crop:
         c, si = np.cos(-self.angle) * s, np.sin(-self.angle) * s
         # rotate by -angle about the centre, scale, move centre to crop centre
         m = np.array([[c, -si, 0.0], [si, c, 0.0]], np.float64)
-        m[:, 2] = out_size / 2 - m[:, :2] @ np.array([self.cx, self.cy])
+        # (cx, cy) is continuous; OpenCV's warp works in pixel-centre coordinates.
+        m[:, 2] = out_size / 2 - 0.5 - m[:, :2] @ (np.array([self.cx, self.cy]) - 0.5)
         return m
 
     def warp(self, image: np.ndarray, out_size: int) -> np.ndarray:

@@ -30,9 +30,6 @@ def test_crop_maps_scale_and_rotation():
     np.testing.assert_allclose(c - a, [-20, 0], atol=1e-4)
 
 
-@pytest.mark.xfail(strict=True, reason="Crop.matrix treats (cx, cy) as a pixel-centre coordinate while "
-                   "apply_affine and every label use continuous coordinates: the crop sits "
-                   "(0.5 - 0.5 / scale) frame px off its centre. Fix: m[:, 2] = out/2 - 0.5 - A @ (c - 0.5)")
 def test_crop_centre_maps_to_crop_centre():
     crop = Crop(100.0, 50.0, 40.0, 0.0)
     np.testing.assert_allclose(crop.to_crop(np.array([[100.0, 50.0], [120.0, 50.0]]), 80),
@@ -56,7 +53,6 @@ def test_crop_from_keypoints_covers_points():
     crop = crop_from_keypoints(kp, 1.5)
     c = crop.to_crop(kp, 100)
     margin = 100 * 0.25 / 1.5  # (1.5 - 1) / 2 of the points' longer side, on each side
-    # 0.5 px slack: the half-pixel centre offset of Crop.matrix (see the xfail above)
     assert (c > margin - 0.5).all() and (c < 100 - margin + 0.5).all()
     assert min(c.min(0).min(), 100 - c.max(0).max()) < margin + 0.5  # tight along the longer side
     assert crop_from_box(np.array([0, 0, 10, 20]), 2.0) == Crop(5.0, 10.0, 40.0, 0.0)

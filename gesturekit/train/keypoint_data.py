@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..augment import AugmentOptions, pixel_pipeline
-from ..geometry import Crop, compose, crop_from_keypoints, flip_matrix, apply_affine
+from ..geometry import MIDDLE_MCP, WRIST, Crop, apply_affine, compose, crop_from_keypoints, flip_matrix, hand_angle
 from ..landmarks import CROP_SCALE  # one constant shared with the tracker
 from ..layouts import HAND_21, KeypointLayout
 
@@ -35,8 +35,11 @@ class KeypointCrops:
         return len(self.indices)
 
     def crop_for(self, j: int, rng: np.random.Generator) -> tuple[Crop, bool]:
-        kp = self.kps[j]
-        base = crop_from_keypoints(kp, CROP_SCALE, None if self.upright else 0.0)
+        kp, vis = self.kps[j], self.vis[j]
+        # Unlabelled points carry no position: crop from the labelled ones, and only trust the
+        # hand angle when both of its points are labelled.
+        angle = hand_angle(kp) if self.upright and vis[WRIST] and vis[MIDDLE_MCP] else 0.0
+        base = crop_from_keypoints(kp[vis] if vis.sum() >= 2 else kp, CROP_SCALE, angle)
         o = self.opts or AugmentOptions(shift=0.08, scale=(0.9, 1.15), rotate_deg=15.0)
         crop = base.jittered(rng, o.shift, o.scale, o.rotate_deg)
         flip = False
@@ -52,7 +55,8 @@ class KeypointCrops:
     def sample(self, i: int):
         """``(image, xy, weight, matrix)``; ``matrix`` maps cached-image pixels to crop pixels."""
         j = int(self.indices[i])
-        seed = (self.seed, j) if self.opts is None else (self.seed, self.epoch, j)
+        # Seeded by position, so repeats of one image (``repeat`` > 1) draw different crops.
+        seed = (self.seed, i) if self.opts is None else (self.seed, self.epoch, i)
         rng = np.random.default_rng(seed)
         crop, flip = self.crop_for(j, rng)
         m = crop.matrix(self.size)
@@ -70,6 +74,7 @@ class KeypointCrops:
             perm = list(self.layout.flip)
             kp, vis = kp[perm], vis[perm]
         if self.pipeline is not None:
+            self.pipeline.set_random_seed(int(rng.integers(2**31)))  # reproducible, distinct per worker
             out = self.pipeline(image=img, keypoints=kp)
             img, kp = out["image"], np.asarray(out["keypoints"], np.float32).reshape(-1, 2)
         img = img[:, :, ::-1].transpose(2, 0, 1).astype(np.float32) / 255.0  # BGR → RGB, CHW

@@ -58,9 +58,6 @@ def test_augmented_draws_change_with_epoch_and_repeat_indices():
     assert np.abs(ds[0][1] - a).max() > 0.1
 
 
-@pytest.mark.xfail(strict=True, reason="__getitem__ seeds with the image index, not the position in "
-                   "indices: --repeat N draws the same crop geometry N times per epoch. Fix: seed (seed, "
-                   "epoch, i) for augmented draws")
 def test_repeats_of_an_image_draw_different_crops():
     kp = _hand21(np.random.default_rng(0), 1)
     ds = KeypointCrops(_cache(kp), HAND_21, 64, AugmentOptions(perspective_p=0.0), indices=np.zeros(4, int))
@@ -68,9 +65,6 @@ def test_repeats_of_an_image_draw_different_crops():
     assert np.abs(draws[1:] - draws[0]).max(axis=(1, 2)).min() > 0.1
 
 
-@pytest.mark.xfail(strict=True, reason="the albumentations pipeline keeps its own random state: its draws "
-                   "ignore (seed, epoch, index), and forked DataLoader workers may repeat each other's. "
-                   "Fix: pipeline.set_random_seed(int(rng.integers(2**31))) before each call")
 def test_full_augmentation_is_reproducible():
     kp = _hand21(np.random.default_rng(0), 1)
     ds = KeypointCrops(_cache(kp), HAND_21, 64, AugmentOptions(perspective_p=1.0), seed=0)
@@ -101,14 +95,11 @@ def test_invisible_and_outside_points_get_zero_weight():
     assert w[4] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="KeypointCrops.crop_for builds the crop (and the hand angle) from all "
-                   "points, unlabelled ones included; YOLO-pose and COCO store those at (0, 0) (15.8% of "
-                   "hands26k val hands). Fix: crop from kp[vis] and angle 0 when wrist/middle root is unlabelled")
 def test_unlabelled_points_do_not_move_the_crop():
     kp = _hand21(np.random.default_rng(3), 1)
-    _, ref, _ = KeypointCrops(_cache(kp), HAND_21, 64)[0]
     vis = np.ones((1, 21), bool)
     vis[0, 20] = False
+    _, ref, _ = KeypointCrops(_cache(kp, vis), HAND_21, 64)[0]
     kp[0, 20] = [-400, -400]  # where an unlabelled point lands after the cache warp of (0, 0)
     _, xy, w = KeypointCrops(_cache(kp, vis), HAND_21, 64)[0]
     assert w[20] == 0
