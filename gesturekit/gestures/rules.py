@@ -1,0 +1,116 @@
+"""Rule-based static gestures from finger states (:func:`~.features.hand_features`).
+
+Each gesture is a finger template (thumb, index, middle, ring, little: 1 = extended,
+0 = curled, None = either) times optional geometric factors; its score in [0, 1]
+is ``0.5 * min + 0.5 * mean`` of the per-finger matches, times the factors. The
+best score wins; below ``min_score`` the answer is ``"none"``.
+
+The features are invariant to scale, in-plane rotation, hand side and palm/back
+facing, with one documented exception: ``thumbs_up`` vs ``thumbs_down`` is read
+from the thumb's direction in the *image* (y down), since "up" is an image axis.
+A thumb pointing sideways scores low for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .features import HandFeatures, _ramp, hand_features
+
+STATIC_GESTURES = ("open_palm", "stop", "fist", "point", "victory", "thumbs_up", "thumbs_down",
+                   "ok", "call", "rock", "i_love_you", "pinch", "none")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A finger template plus extra factors, each ``HandFeatures -> [0, 1]``."""
+
+    name: str
+    fingers: tuple  # 5 × (1 | 0 | None)
+    factors: tuple[Callable[[HandFeatures], float], ...] = ()
+
+    def score(self, f: HandFeatures) -> float:
+        m = [f.extended[i] if t == 1 else 1.0 - f.extended[i]
+             for i, t in enumerate(self.fingers) if t is not None]
+        s = 0.5 * min(m) + 0.5 * float(np.mean(m)) if m else 1.0
+        for fac in self.factors:
+            s *= fac(f)
+        return float(np.clip(s, 0.0, 1.0))
+
+
+def _spread(f: HandFeatures) -> float:     # fingers apart
+    return _ramp(f.spread, 0.26, 0.42)
+
+
+def _together(f: HandFeatures) -> float:   # fingers side by side, thumb not splayed out
+    return _ramp(f.spread, 0.42, 0.26)
+
+
+def _thumb_up(f: HandFeatures) -> float:
+    return _ramp(-f.thumb_dir[1], 0.35, 0.75)
+
+
+def _thumb_down(f: HandFeatures) -> float:
+    return _ramp(f.thumb_dir[1], 0.35, 0.75)
+
+
+def _thumb_index_touch(f: HandFeatures) -> float:
+    return _ramp(f.tip_dist[0, 1], 0.45, 0.25)
+
+
+def _victory_v(f: HandFeatures) -> float:
+    return _ramp(f.tip_dist[1, 2], 0.15, 0.3)
+
+
+def _index_out_of_palm(f: HandFeatures) -> float:
+    # In a pinch the bent index tip stays away from the palm; in a fist it is folded in.
+    return _ramp(f.reach[1], 0.75, 0.95)
+
+
+BUILTIN_RULES: tuple[Rule, ...] = (
+    Rule("open_palm", (1, 1, 1, 1, 1), (lambda f: max(_spread(f), 0.6 * f.extended[0]),)),
+    Rule("stop", (None, 1, 1, 1, 1), (_together, lambda f: 1.0 - 0.5 * f.extended[0])),
+    Rule("fist", (0, 0, 0, 0, 0)),
+    Rule("point", (None, 1, 0, 0, 0)),
+    Rule("victory", (None, 1, 1, 0, 0), (_victory_v,)),
+    Rule("thumbs_up", (1, 0, 0, 0, 0), (_thumb_up,)),
+    Rule("thumbs_down", (1, 0, 0, 0, 0), (_thumb_down,)),
+    Rule("ok", (None, None, 1, 1, 1), (_thumb_index_touch,)),
+    Rule("call", (1, 0, 0, 0, 1)),
+    Rule("rock", (0, 1, 0, 0, 1)),
+    Rule("i_love_you", (1, 1, 0, 0, 1)),
+    Rule("pinch", (None, None, 0, 0, 0), (lambda f: _ramp(f.tip_dist[0, 1], 0.3, 0.15),
+                                          _index_out_of_palm)),
+)
+
+
+class RuleClassifier:
+    """Scores every rule and returns the best (name, score); ``("none", 1 - best)``
+    when the best is below ``min_score``."""
+
+    def __init__(self, rules: tuple[Rule, ...] = BUILTIN_RULES, min_score: float = 0.5):
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score: {min_score} is outside [0, 1]")
+        names = [r.name for r in rules]
+        if len(set(names)) != len(names):
+            raise ValueError(f"rules: duplicate names in {names}")
+        self.rules = tuple(rules)
+        self.min_score = float(min_score)
+
+    @property
+    def labels(self) -> list[str]:
+        return [r.name for r in self.rules] + ["none"]
+
+    def scores(self, keypoints) -> dict[str, float]:
+        f = hand_features(keypoints)
+        return {r.name: r.score(f) for r in self.rules}
+
+    def classify(self, keypoints) -> tuple[str, float]:
+        s = self.scores(keypoints)
+        name = max(s, key=s.get)
+        if s[name] < self.min_score:
+            return "none", 1.0 - s[name]
+        return name, s[name]
