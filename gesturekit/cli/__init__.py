@@ -7,10 +7,11 @@ import argparse
 import sys
 
 from . import eval as _eval
+from . import gestures as _gestures
 from . import predict as _predict
 from . import train as _train
 
-_MODULES = [_train, _eval, _predict]
+_MODULES = [_train, _eval, _gestures, _predict]
 
 
 def build_parser() -> argparse.ArgumentParser:

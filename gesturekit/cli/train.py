@@ -31,6 +31,8 @@ def add_commands(sub) -> None:
     k.add_argument("--out", default="runs/keypoints")
     k.add_argument("--export", help="also write the best weights here (.pt) and beside it an .onnx")
     k.set_defaults(func=_train_keypoints)
+    __import__("gesturekit.cli.gestures", fromlist=["_"]).add_train_subcommand(what)
+    __import__("gesturekit.cli.detector", fromlist=["_"]).add_train_subcommand(what)
 
 
 def _train_keypoints(args: argparse.Namespace) -> int:
