@@ -51,6 +51,9 @@ class EventBridge(QObject):
             self._sub = None
 
 
+_BUSY: set = set()   # workers asked to stop that have not ended yet
+
+
 class TrackerWorker(QThread):
     """Runs ``tracker.stream(source)`` on its own thread and hands results to the GUI.
 
@@ -77,11 +80,19 @@ class TrackerWorker(QThread):
         self._pending = False
         self._lock = threading.Lock()
 
-    def stop(self, timeout_ms: int = 3000) -> None:
-        """Ask the loop to end after the current frame and wait for it."""
+    def stop(self, timeout_ms: int = 10000) -> bool:
+        """Ask the loop to end after the current frame and wait for it; False if it is still busy.
+
+        A worker still running after ``timeout_ms`` (a source blocked in a read) is
+        kept referenced until it ends: Qt aborts if a running QThread is destroyed.
+        """
         self._stop = True
         if self.isRunning() and QThread.currentThread() is not self:
-            self.wait(timeout_ms)
+            if not self.wait(timeout_ms):
+                _BUSY.add(self)
+                self.finished.connect(lambda: _BUSY.discard(self))
+                return False
+        return True
 
     def taken(self) -> None:
         """The GUI calls this once it has shown a frame, so the next one is sent."""
