@@ -126,3 +126,11 @@ def test_stop_hotkey_stops_control(xvfb, make_hands, mouse_location):
         ctl.close()
     finally:
         log.stop()
+
+
+def test_missing_pynput_names_the_extra(monkeypatch):
+    import sys
+    monkeypatch.setenv("DISPLAY", ":12345")
+    monkeypatch.setitem(sys.modules, "pynput", None)
+    with pytest.raises(ImportError, match=r"pip install 'gesturekit\[control\]'"):
+        PynputBackend()

@@ -64,3 +64,12 @@ def test_bridge_delivers_on_gui_thread(qapp, wait):
     qapp.processEvents()
     assert len(got) == 1
     bus.close()
+
+
+def test_missing_pyqt_names_the_extra():
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['PyQt6'] = None\n"
+            "try:\n    import gesturekit.qt\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "pip install 'gesturekit[qt]'" in out
