@@ -138,17 +138,23 @@ def _track(args: argparse.Namespace) -> int:
 
 # --- eval pipeline -------------------------------------------------------------------------
 
-def evaluate_pipeline(tracker, data: Path, limit: int | None = None) -> dict:
+def evaluate_pipeline(tracker, data: Path, limit: int | None = None, seed: int = 0,
+                      sizes: tuple[int, int] | None = None) -> dict:
     """Full image → tracker (static mode) against YOLO-pose labels: share of labelled hands
     found (IoU ≥ 0.5 between the hand's keypoint box and the label's keypoint box) and
-    PCK@0.1 (of the longer side of the label box) on every labelled hand (a missed hand scores 0)."""
+    PCK@0.1 (of the longer side of the label box) on every labelled hand (a missed hand scores 0).
+    ``limit`` scores a seeded random subset (the first files of a folder are not typical);
+    ``sizes`` (w, h) skips reading image headers when all images share one size."""
     import cv2
 
     from ..io import read_yolo_pose
     from ..io.sample import boxes_from_keypoints
     from ..tracker import iou
 
-    samples = read_yolo_pose(data, limit=limit)
+    samples = read_yolo_pose(data, sizes=sizes)
+    if limit:
+        rng = np.random.default_rng(seed)
+        samples = [samples[i] for i in sorted(rng.permutation(len(samples))[:limit])]
     found = total = 0
     pck_all, pck_found, times = [], [], []
     for s in samples:
@@ -180,14 +186,15 @@ def evaluate_pipeline(tracker, data: Path, limit: int | None = None) -> dict:
 def add_eval_subcommand(what) -> None:
     e = what.add_parser("pipeline", help="detector + keypoints from the full image on a YOLO-pose folder")
     e.add_argument("--data", required=True, type=Path)
-    e.add_argument("--limit", type=int)
+    e.add_argument("--limit", type=int, help="score a seeded random subset of this many images")
+    e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", action="store_true", help="print JSON only")
     _tracker_args(e)
     e.set_defaults(func=_eval_pipeline, max_hands=2)
 
 
 def _eval_pipeline(args: argparse.Namespace) -> int:
-    res = evaluate_pipeline(_make_tracker(args), args.data, args.limit)
+    res = evaluate_pipeline(_make_tracker(args), args.data, args.limit, args.seed)
     if args.json:
         print(json.dumps(res))
     else:
