@@ -2,8 +2,7 @@
 
 The shipped network (``handdet_s4``, CenterNet-style) sees the frame
 letterboxed to its input size (192×256 H×W: a 640×480 webcam frame fits
-exactly, 16:9 is padded). Peaks of its centre heatmap (already 3×3 max-pool
-suppressed in the graph) become boxes, then ``cv2.dnn.NMSBoxes`` removes
+exactly, 16:9 is padded). Peaks of its centre heatmap (3×3 local maxima) become boxes, then ``cv2.dnn.NMSBoxes`` removes
 duplicates. :class:`TFSavedModelDetector` puts a TF Object Detection API
 SavedModel behind the same ``detect``.
 """
@@ -85,6 +84,8 @@ def decode(out: dict[str, np.ndarray], stride: int, scale: float, dx: float, dy:
            top_k: int = 100) -> Detections:
     """Peaks of one image's maps (``index`` in the batch) → boxes in frame pixels, NMS'd."""
     scores = out["scores"][index, 0]
+    # a hand is a local maximum of its 3×3 neighbourhood (CenterNet's max-pool "NMS")
+    scores = scores * (scores >= cv2.dilate(scores, np.ones((3, 3), np.uint8)))
     flat = scores.ravel()
     cand = np.flatnonzero(flat >= score_threshold)
     if cand.size == 0:

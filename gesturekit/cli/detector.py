@@ -29,6 +29,7 @@ def add_train_subcommand(what) -> None:
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     d.add_argument("--out", default="runs/det")
+    d.add_argument("--init", help="warm-start from this checkpoint (e.g. an earlier run's last.pt)")
     d.add_argument("--export", help="also write the best weights here (.pt) and beside it an .onnx")
     d.set_defaults(func=_train)
 
@@ -40,7 +41,7 @@ def _train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                       threads=args.threads, workers=args.workers, out=args.out, device=args.device, monitor="score")
     best = train_detector(args.hands, args.egohands, args.hands_val, cfg, args.scenes, tuple(args.canvas),
-                          tuple(args.input_size), args.hands_val_limit, args.width)
+                          tuple(args.input_size), args.hands_val_limit, args.width, args.init)
     print(f"best checkpoint: {best}")
     if args.export:
         for path in export_detector(best, args.export):

@@ -8,5 +8,6 @@ Every model returns a dict of tensors from ``forward(images)``, images being
 from .registry import create_model, list_models, register_model
 
 from . import keypoint_net as _keypoint_net  # noqa: F401  (registers models)
+from . import detector_net as _detector_net  # noqa: F401  (registers models)
 
 __all__ = ["create_model", "list_models", "register_model"]

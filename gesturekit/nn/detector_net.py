@@ -17,7 +17,7 @@ from .blocks import ConvBNAct, make_stages
 from .registry import register_model
 
 # (channels, blocks, stride, expand) after a plain stride-4 stem → strides 8, 16, 32.
-DET_STAGES = [(32, 2, 2, 4), (64, 3, 2, 4), (96, 2, 2, 4)]
+DET_STAGES = [(32, 1, 2, 4), (64, 2, 2, 4), (96, 2, 2, 4)]  # sized for CPU training in minutes
 STRIDE = 4
 
 
@@ -31,8 +31,8 @@ class _Smooth(nn.Sequential):
 class HandDetNet(nn.Module):
     """Frame (letterboxed to ``input_size`` = (h, w)) → dense maps at stride 4.
 
-    ``forward`` returns ``heat`` (logits, training), ``scores`` (sigmoid with
-    3×3 max-pool peak suppression: non-peaks are 0), ``size`` (log box w, h in
+    ``forward`` returns ``heat`` (logits, training), ``scores`` (sigmoid of the
+    heat), ``size`` (log box w, h in
     units of the stride), ``offset`` (0..1 of a cell) and ``angle`` ((sin, cos),
     unit length).
     """
@@ -68,9 +68,9 @@ class HandDetNet(nn.Module):
             y = self.smooth[i](y)
         f = self.head(y)
         heat = self.out_heat(f)
-        prob = torch.sigmoid(heat)
-        peak = F.max_pool2d(prob, 3, 1, 1)
-        out = {"heat": heat, "scores": prob * (prob >= peak).to(prob.dtype),
+        # peaks are picked after the graph (3×3 max-pool in numpy): a comparison inside it would
+        # flip on float noise between torch and ONNX Runtime
+        out = {"heat": heat, "scores": torch.sigmoid(heat),
                "size": self.out_size(f), "offset": torch.sigmoid(self.out_offset(f))}
         if self.out_angle is not None:
             a = self.out_angle(f)

@@ -84,8 +84,12 @@ def evaluate_detector(model, ego_val: dict | None, hands_val: dict | None, input
 
 def train_detector(hands: str | Path, egohands: str | Path | None = None, hands_val: str | Path | None = None,
                    cfg: TrainConfig | None = None, scenes_per_epoch: int = 4000, canvas=(160, 192),
-                   input_size=DEFAULT_INPUT, hands_val_limit: int = 300, width: int = 48) -> Path:
-    """Train ``handdet_s4`` on synthetic scenes; returns the best checkpoint (by ``score``)."""
+                   input_size=DEFAULT_INPUT, hands_val_limit: int = 300, width: int = 48,
+                   init: str | Path | None = None) -> Path:
+    """Train ``handdet_s4`` on synthetic scenes; returns the best checkpoint (by ``score``).
+
+    ``init`` warm-starts from another run's checkpoint (a second, longer schedule on a bigger canvas).
+    """
     cfg = cfg or TrainConfig(monitor="score", out="runs/det")
     hands_c = cache_hands26k(hands, threads=cfg.threads)
     ego_train = ego_val = None
@@ -101,6 +105,8 @@ def train_detector(hands: str | Path, egohands: str | Path | None = None, hands_
         hv = {"images": hv_full["images"][idx], "keypoints": hv_full["keypoints"][idx]}
     train_set = DetectionScenes(hands_c, ego_train, scenes_per_epoch, canvas, cfg.seed)
     model = create_model("handdet_s4", input_size=list(input_size), width=width)
+    if init is not None:
+        model.load_state_dict(torch.load(init, map_location="cpu", weights_only=True)["model"])
 
     def loss_fn(m, batch):
         x, *t = batch

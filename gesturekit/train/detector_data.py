@@ -295,7 +295,8 @@ class DetectionScenes:
             for _try in range(6):
                 ox, oy = rng.uniform(0, W - tw), rng.uniform(0, H - th)
                 nb = (kb - [sx1, sy1, sx1, sy1]) * s + [ox, oy, ox, oy]
-                if all(_iou(nb, p) < 0.05 for p in placed):
+                # the new tile's context must not hide a hand already placed
+                if all(_cover(p, (ox, oy, ox + tw, oy + th)) < 0.1 for p in placed):
                     break
             else:
                 continue

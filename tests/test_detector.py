@@ -1,0 +1,198 @@
+"""HandDetector: options, odd frames, bad model files, real hands; the TF SavedModel adapter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from gesturekit.detector import (DetectorOptions, Detections, HandDetector, TFSavedModelDetector, average_precision,
+                                 box_iou, decode, letterbox)
+from gesturekit.errors import ModelFileError
+from gesturekit.runtime import default_model
+
+MODEL = default_model("detector.onnx")
+needs_model = pytest.mark.skipif(not MODEL.exists(), reason=f"{MODEL} not built yet")
+
+
+@pytest.fixture(scope="module")
+def detector() -> HandDetector:
+    if not MODEL.exists():
+        pytest.skip(f"{MODEL} not built yet")
+    return HandDetector(DetectorOptions(threads=1))
+
+
+@pytest.mark.parametrize("field, value", [
+    ("backend", "tflite"), ("device", "tpu"), ("threads", 0), ("score_threshold", 1.5),
+    ("nms_iou", 0.0), ("max_hands", 0),
+])
+def test_options_name_the_bad_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        DetectorOptions(**{field: value})
+
+
+def test_missing_and_corrupt_model_files_name_the_file(tmp_path):
+    missing = tmp_path / "nope.onnx"
+    with pytest.raises(ModelFileError, match="nope.onnx"):
+        HandDetector(DetectorOptions(model_path=missing))
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x01garbage" * 10)
+    with pytest.raises(ModelFileError, match="bad.onnx"):
+        HandDetector(DetectorOptions(model_path=bad))
+    if MODEL.exists():
+        cut = tmp_path / "cut.onnx"
+        cut.write_bytes(MODEL.read_bytes()[: MODEL.stat().st_size // 3])
+        with pytest.raises(ModelFileError, match="cut.onnx"):
+            HandDetector(DetectorOptions(model_path=cut))
+
+
+@needs_model
+def test_keypoint_model_is_refused(tmp_path):
+    kp = default_model("keypoints.onnx")
+    if not kp.exists():
+        pytest.skip("no keypoint model shipped")
+    with pytest.raises(ModelFileError, match="expected a 'detector' model"):
+        HandDetector(DetectorOptions(model_path=kp))
+
+
+def test_letterbox_and_decode_map_back_to_frame_pixels():
+    frame = np.zeros((360, 640, 3), np.uint8)
+    img, s, dx, dy = letterbox(frame, 192, 256)
+    assert img.shape == (192, 256, 3) and s == pytest.approx(0.4) and (dx, dy) == (0, 24)
+    # one peak at cell (y 20, x 20) of a stride-4 map: centre (20+.5)*4 px, size 8×16 cells
+    out = {"scores": np.zeros((1, 1, 48, 64), np.float32), "size": np.zeros((1, 2, 48, 64), np.float32),
+           "offset": np.full((1, 2, 48, 64), 0.5, np.float32)}
+    out["scores"][0, 0, 20, 20] = 0.9
+    out["size"][0, :, 20, 20] = np.log([8.0, 16.0])
+    d = decode(out, 4, s, dx, dy, 640, 360, 0.3, 0.5, 4)
+    cx, cy = 20.5 * 4 / s, (20.5 * 4 - dy) / s
+    np.testing.assert_allclose(d.boxes[0], [cx - 16 / s, cy - 32 / s, cx + 16 / s, cy + 32 / s], rtol=1e-5)
+    assert np.isnan(d.angles[0]) and d.scores[0] == pytest.approx(0.9)
+    out["scores"][0, 0, 2, 20] = 0.8  # near the top: the box is clipped to the frame
+    d = decode(out, 4, s, dx, dy, 640, 360, 0.3, 0.5, 4)
+    assert len(d) == 2 and d.boxes[1, 1] == 0.0
+
+
+def test_metrics_on_known_cases():
+    g = [np.array([[0, 0, 10, 10], [20, 20, 30, 30]], np.float32)]
+    perfect = [Detections(g[0].copy(), np.array([0.9, 0.8], np.float32), np.zeros(2, np.float32))]
+    assert average_precision(perfect, g, 0.5) == (pytest.approx(1.0), pytest.approx(1.0))
+    half = [Detections(np.array([[0, 0, 10, 10], [50, 50, 60, 60]], np.float32), np.array([0.9, 0.8], np.float32),
+                       np.zeros(2, np.float32))]
+    ap, rec = average_precision(half, g, 0.5)
+    assert rec == pytest.approx(0.5) and 0.45 < ap < 0.55
+    assert box_iou(g[0], g[0]).diagonal() == pytest.approx([1, 1])
+
+
+@needs_model
+@pytest.mark.parametrize("shape, dtype", [((480, 640), np.uint8), ((480, 640, 1), np.uint8),
+                                          ((300, 200, 4), np.uint8), ((720, 1280, 3), np.float32),
+                                          ((37, 1000, 3), np.uint8), ((2, 2, 3), np.uint8)])
+def test_odd_frames_are_accepted(detector, shape, dtype):
+    frame = np.random.default_rng(0).integers(0, 255, shape).astype(dtype)
+    if dtype == np.float32:
+        frame /= 255.0
+    d = detector.detect(frame)
+    assert d.boxes.shape == (len(d), 4) and d.boxes.dtype == np.float32
+    assert len(d) <= detector.options.max_hands
+    h, w = shape[:2]
+    assert (d.boxes >= 0).all() and (d.boxes[:, [0, 2]] <= w).all() and (d.boxes[:, [1, 3]] <= h).all()
+
+
+@needs_model
+@pytest.mark.parametrize("bad", [np.zeros((0, 0, 3), np.uint8), np.zeros((1, 1, 3), np.uint8), None,
+                                 np.zeros((10, 10, 5), np.uint8), np.zeros((10, 10, 3), bool), "frame.png"])
+def test_bad_frames_raise_value_error(detector, bad):
+    with pytest.raises(ValueError, match="frame"):
+        detector.detect(bad)
+
+
+@needs_model
+def test_all_black_frame_has_no_hands(detector):
+    for shape in ((480, 640, 3), (360, 640, 3), (224, 224)):
+        assert len(detector.detect(np.zeros(shape, np.uint8))) == 0
+
+
+@needs_model
+def test_finds_hands_in_hands26k_val(detector, shared_data):
+    from gesturekit.io.yolo_pose import read_yolo_pose
+    from gesturekit.train.detector_data import keypoint_box
+
+    val = shared_data / "hands26k" / "val"
+    samples = read_yolo_pose(val, sizes=(224, 224), limit=12)
+    found = 0
+    for s in samples:
+        img = cv2.imread(str(s.image))
+        d = detector.detect(img)
+        gt = keypoint_box(s.keypoints[0])[None]
+        found += int(len(d) > 0 and box_iou(gt, d.boxes).max() >= 0.5)
+        # the same hand at 640×480 webcam scale, small (~1/4 of the frame)
+        if s is samples[0]:
+            big = np.full((480, 640, 3), 90, np.uint8)
+            big[100:212, 300:412] = cv2.resize(img, (112, 112), interpolation=cv2.INTER_AREA)
+            d2 = detector.detect(big)
+            exp = gt * 0.5 + [300, 100, 300, 100]
+            assert len(d2) and box_iou(exp, d2.boxes).max() >= 0.4, (d2, exp)
+    assert found >= 10, f"found only {found} of {len(samples)} labelled hands"
+
+
+@needs_model
+def test_torch_and_onnx_backends_agree(detector, shared_data):
+    pt = default_model("detector.pt")
+    pytest.importorskip("torch")
+    img = cv2.imread(str(next((shared_data / "hands26k" / "val" / "images").iterdir())))
+    a = detector.detect(img)
+    b = HandDetector(DetectorOptions(model_path=pt, threads=1)).detect(img)
+    assert len(a) == len(b)
+    np.testing.assert_allclose(a.boxes, b.boxes, atol=0.5)
+    np.testing.assert_allclose(a.angles, b.angles, atol=1e-2)
+
+
+# ---------------------------------------------------------------- TF SavedModel adapter
+
+
+def _tiny_saved_model(path: Path) -> None:
+    tf = pytest.importorskip("tensorflow")
+
+    class Det(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="input_tensor")])
+        def __call__(self, x):
+            # two fixed boxes [ymin, xmin, ymax, xmax] normalised; class 1 = hand, class 2 = other
+            return {"detection_boxes": tf.constant([[[0.1, 0.2, 0.5, 0.6], [0.0, 0.0, 0.2, 0.2],
+                                                     [0.5, 0.5, 0.9, 0.9]]], tf.float32),
+                    "detection_scores": tf.constant([[0.9, 0.8, 0.1]], tf.float32),
+                    "detection_classes": tf.constant([[1.0, 2.0, 1.0]], tf.float32),
+                    "num_detections": tf.constant([3.0], tf.float32)}
+
+    m = Det()
+    tf.saved_model.save(m, str(path), signatures={"serving_default": m.__call__})
+
+
+def test_tf_saved_model_adapter(tmp_path):
+    _tiny_saved_model(tmp_path / "sm")
+    det = TFSavedModelDetector(tmp_path / "sm", DetectorOptions(score_threshold=0.5), hand_classes=(1,))
+    d = det.detect(np.zeros((100, 200), np.uint8))
+    assert len(d) == 1
+    np.testing.assert_allclose(d.boxes[0], [40, 10, 120, 50], atol=1e-4)
+    assert d.scores[0] == pytest.approx(0.9) and np.isnan(d.angles[0])
+    assert len(TFSavedModelDetector(tmp_path / "sm", DetectorOptions(score_threshold=0.5)).detect(
+        np.zeros((10, 10, 3), np.uint8))) == 2
+    with pytest.raises(ModelFileError, match="no saved_model.pb"):
+        TFSavedModelDetector(tmp_path)
+
+
+def test_tf_missing_names_the_extra(monkeypatch, tmp_path):
+    import builtins
+
+    real = builtins.__import__
+
+    def fake(name, *a, **k):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            raise ImportError("no tensorflow")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    with pytest.raises(ImportError, match=r"gesturekit\[tf\]"):
+        TFSavedModelDetector(tmp_path)

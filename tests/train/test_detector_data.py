@@ -1,0 +1,85 @@
+"""Synthetic detector scenes: targets sit on the boxes, flips keep boxes and angles consistent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from gesturekit.geometry import hand_angle  # noqa: E402
+from gesturekit.train.detector_data import (BOX_MARGIN, TILE_NEG_WEIGHT, DetectionScenes,  # noqa: E402
+                                            egohands_split, keypoint_box, make_targets)
+
+
+def _hand_photo(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A 224×224 photo with a bright 'hand' blob and 21 points on it (wrist low, fingers up)."""
+    img = rng.integers(0, 60, (224, 224, 3)).astype(np.uint8)
+    img[60:170, 80:150] = 220
+    kp = np.stack([np.full(21, 115.0), np.linspace(165, 65, 21)], 1).astype(np.float32)
+    kp[:, 0] += np.linspace(-30, 30, 21)
+    return img, kp
+
+
+@pytest.fixture
+def scenes() -> DetectionScenes:
+    rng = np.random.default_rng(0)
+    imgs, kps = zip(*[_hand_photo(rng) for _ in range(6)])
+    hands = {"images": np.stack(imgs), "keypoints": np.stack(kps)}
+    ego = {"images": rng.integers(0, 255, (2, 360, 640, 3)).astype(np.uint8),
+           "boxes": [np.array([[100, 100, 200, 220]], np.float32), np.zeros((0, 4), np.float32)]}
+    return DetectionScenes(hands, ego, length=32, canvas=(160, 192), seed=0)
+
+
+def test_keypoint_box_margin():
+    kp = np.array([[10, 20], [50, 100]] + [[30, 60]] * 19, np.float32)
+    np.testing.assert_allclose(keypoint_box(kp), [10 - 8, 20 - 8, 50 + 8, 100 + 8])
+    assert BOX_MARGIN == pytest.approx(0.1)
+
+
+def test_targets_peak_at_box_centre():
+    w = np.ones((40, 48), np.float32)
+    heat, weight, ind, size, off, ang, mask, amask = make_targets(
+        np.array([[40, 20, 80, 60]], np.float32), np.array([0.5]), np.array([True]), w)
+    assert heat.shape == (1, 40, 48) and heat.max() == 1.0
+    iy, ix = np.unravel_index(heat[0].argmax(), heat[0].shape)
+    assert (iy, ix) == (10, 15) and ind[0] == 10 * 48 + 15
+    np.testing.assert_allclose(np.exp(size[0]) * 4, [40, 40], rtol=1e-5)
+    np.testing.assert_allclose(ang[0], [np.sin(0.5), np.cos(0.5)], rtol=1e-6)
+    assert mask.sum() == 1 and amask.sum() == 1
+
+
+def test_scenes_deterministic_and_consistent(scenes):
+    a, b = scenes[3], scenes[3]
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    scenes.epoch = 1
+    assert not np.array_equal(scenes[3][0], a[0])  # a new draw each epoch
+    n_hands = 0
+    for i in range(16):
+        img, boxes, angles, has, weight = scenes.scene(np.random.default_rng(i))
+        assert img.shape == (160, 192, 3) and img.dtype == np.uint8
+        assert weight.shape == (40, 48) and weight.min() >= 0 and weight.max() <= 1
+        assert ((boxes[:, 2] >= boxes[:, 0]) & (boxes[:, 3] >= boxes[:, 1])).all()
+        assert (boxes >= 0).all() and (boxes[:, [0, 2]] <= 192).all() and (boxes[:, [1, 3]] <= 160).all()
+        for box, a_, h in zip(boxes, angles, has):
+            if not h:
+                continue
+            n_hands += 1
+            # the synthetic hand points up: its angle survives only a mirror (sign change)
+            assert abs(abs(a_) - abs(hand_angle(scenes.hands["keypoints"][0]))) < 1e-5
+            # the labelled hand is bright in the scene (the pasted blob sits inside its box)
+            x1, y1, x2, y2 = box.astype(int)
+            if x2 - x1 > 6 and y2 - y1 > 6:
+                assert img[y1:y2, x1:x2].mean() > img.mean() * 0.8
+    assert n_hands > 10
+    # tiles down-weight negatives somewhere, never below TILE_NEG_WEIGHT except ignored regions
+    ws = np.concatenate([scenes.scene(np.random.default_rng(i))[4].ravel() for i in range(8)])
+    assert (ws == TILE_NEG_WEIGHT).any()
+
+
+def test_egohands_split_fixed():
+    names = [f"f{i:03d}.jpg" for i in range(360)]
+    tr, va = egohands_split(names)
+    assert len(va) == 60 and len(tr) == 300 and not set(tr) & set(va)
+    assert egohands_split(list(reversed(names)))[1] == va
