@@ -26,6 +26,7 @@ def add_commands(sub) -> None:
     k.add_argument("--seed", type=int, default=0)
     k.add_argument("--json", action="store_true", help="print JSON only")
     k.set_defaults(func=_eval_keypoints)
+    __import__("gesturekit.cli.detector", fromlist=["_"]).add_eval_subcommand(what)
     for fn in _EXTRA:
         fn(what)
 
