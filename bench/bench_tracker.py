@@ -123,6 +123,30 @@ def read_video(path: Path, limit: int) -> list[np.ndarray]:
     return out
 
 
+def conf_study(keypoints: str | None, n: int, threads: int) -> dict:
+    """Mean keypoint confidence on hand crops vs crops beside the hand vs noise: where to put
+    ``TrackerOptions.min_tracking_confidence`` for a given keypoint model."""
+    sys.path.insert(0, str(ROOT))
+    from gesturekit.geometry import Crop, crop_from_keypoints
+    from gesturekit.io import read_yolo_pose
+    from gesturekit.landmarks import LandmarkRegressor
+
+    samples = read_yolo_pose(DATA / "hands26k" / "val", sizes=(224, 224))
+    rng = np.random.default_rng(0)
+    samples = [samples[i] for i in sorted(rng.permutation(len(samples))[:n])]
+    reg = LandmarkRegressor(keypoints, threads=threads)
+    out: dict[str, list[float]] = {"hand": [], "beside_hand": [], "noise": []}
+    for s in samples:
+        img = cv2.imread(str(s.image))
+        g, v = s.keypoints[0], s.visible[0]
+        c = crop_from_keypoints(g[v], 1.5, None if v[0] and v[9] else 0.0)
+        for key, im, crop in (("hand", img, c), ("beside_hand", img, Crop(c.cx + 0.6 * c.size, c.cy, c.size, c.angle)),
+                              ("noise", rng.integers(0, 255, img.shape, dtype=np.uint8), c)):
+            out[key].append(float(reg.predict(im, [crop])[1].mean()))
+    return {k: {"median": round(float(np.median(v)), 3), "p10": round(float(np.percentile(v, 10)), 3),
+                "p90": round(float(np.percentile(v, 90)), 3)} for k, v in out.items()} | {"model": str(reg.path)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--limit", type=int, default=150, help="frames per clip and val images")
@@ -131,7 +155,12 @@ def main() -> int:
     ap.add_argument("--detector")
     ap.add_argument("--keypoints")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "tracker.json")
+    ap.add_argument("--conf-study", action="store_true",
+                    help="only print keypoint confidence on hand / beside-hand / noise crops")
     a = ap.parse_args()
+    if a.conf_study:
+        print(json.dumps(conf_study(a.keypoints, a.limit, a.threads), indent=2))
+        return 0
     sys.path.insert(0, str(ROOT))
     from gesturekit.tracker import HandTracker, TrackerOptions
 
