@@ -360,3 +360,12 @@ def test_real_images_with_label_boxes(shared_data):
             assert h.keypoints.shape == (21, 2) and np.isfinite(h.keypoints).all()
             # whatever the model's accuracy, the points come back in frame pixels near the hand
             assert iou(h.box, s.boxes[0]) > 0 or np.linalg.norm(h.keypoints.mean(0) - s.keypoints[0].mean(0)) < 112
+
+
+def test_public_api_is_lazy_and_complete():
+    import subprocess
+    import sys
+
+    code = ("import sys, gesturekit as gk; assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules; "
+            "[getattr(gk, n) for n in gk.__all__]; gk.HandTracker; assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
