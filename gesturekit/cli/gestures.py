@@ -141,7 +141,7 @@ def _record(args: argparse.Namespace, tracker=None) -> int:
             n_frames += 1
             if i % args.every:
                 continue
-            for hand in list(hands)[: None if args.all_hands else 1]:
+            for hand in list(hands.hands)[: None if args.all_hands else 1]:
                 rec.add(args.label, hand.keypoints, hand.handedness)
                 if rec.count >= args.max_samples:
                     break

@@ -33,7 +33,7 @@ class MotionRules:
 
     window_ms: float = 800.0
     swipe_min: float = 1.5          # net travel in hand sizes
-    swipe_straightness: float = 0.75  # net travel / path length
+    swipe_straightness: float = 0.85  # net travel / path length (an arc of a circle is not a swipe)
     swipe_axis_ratio: float = 2.0   # main-axis travel / cross-axis travel
     circle_min_deg: float = 300.0
     circle_min_radius: float = 0.3  # hand sizes

@@ -126,10 +126,10 @@ def canonicalize(keypoints, handedness: str | None = None) -> np.ndarray:
     rel = kp - kp[WRIST]
     v = rel[MIDDLE[0]]
     size = np.linalg.norm(v)
-    # rotate v onto (0, -1): angle of v measured from -y
+    # v is (0, -1) turned by ang (x right, y down); turning back by -ang makes it point up
     ang = np.arctan2(v[0], -v[1])
     c, s = np.cos(ang), np.sin(ang)
-    rot = np.array([[c, -s], [s, c]])
+    rot = np.array([[c, s], [-s, c]])
     out = rel @ rot.T / size
     if handedness is not None:
         side = str(handedness).lower()

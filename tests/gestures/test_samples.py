@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+
+from gesturekit.errors import DataFormatError
+from gesturekit.gestures import SampleRecorder, read_point_history, read_samples
+
+
+def test_record_and_read_back(tmp_path, make_hand):
+    path = tmp_path / "s.csv"
+    with SampleRecorder(path) as rec:
+        rec.add("fist", make_hand("fist"), "left")
+        rec.add("point", make_hand("point"))
+    with SampleRecorder(path) as rec:      # reopening appends, no second header
+        rec.add("fist", make_hand("fist", angle=30), "right")
+    s = read_samples(path)
+    assert s.labels.tolist() == ["fist", "point", "fist"]
+    assert s.handedness == ["left", None, "right"]
+    np.testing.assert_allclose(s.keypoints[1], make_hand("point"), atol=0.01)
+    assert path.read_text().count("label,handedness") == 1
+
+
+def test_recorder_rejects_bad_rows(tmp_path, make_hand):
+    with SampleRecorder(tmp_path / "s.csv") as rec:
+        with pytest.raises(ValueError, match="label"):
+            rec.add("a,b", make_hand("fist"))
+        with pytest.raises(ValueError, match="shape"):
+            rec.add("fist", np.zeros((20, 2)))
+        with pytest.raises(ValueError, match="NaN"):
+            rec.add("fist", np.full((21, 2), np.nan))
+        with pytest.raises(ValueError, match="handedness"):
+            rec.add("fist", make_hand("fist"), "up")
+
+
+def test_malformed_line_names_file_and_line(tmp_path, make_hand):
+    path = tmp_path / "s.csv"
+    with SampleRecorder(path) as rec:
+        for _ in range(3):
+            rec.add("fist", make_hand("fist"))
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].replace(",", ",x", 1)[:-6]   # corrupt row 2 (line 3)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataFormatError, match=r"s\.csv:3:"):
+        read_samples(path)
+    lines[2] = "fist,,1,2,oops" + ",1" * 39
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataFormatError, match=r"s\.csv:3: keypoints"):
+        read_samples(path)
+
+
+def test_interrupted_recording_keeps_earlier_rows(tmp_path, make_hand):
+    path = tmp_path / "s.csv"
+    with SampleRecorder(path) as rec:
+        rec.add("fist", make_hand("fist"))
+        rec.add("point", make_hand("point"))
+    full = path.read_bytes()
+    # a crash in the middle of the third write leaves a partial, unterminated line
+    path.write_bytes(full + b"victory,right,312.1,240.0,300.5,1")
+    s = read_samples(path)
+    assert s.labels.tolist() == ["fist", "point"]
+    # resuming the recording cuts the partial tail and appends cleanly
+    with SampleRecorder(path) as rec:
+        rec.add("victory", make_hand("victory"), "right")
+    assert path.read_bytes().startswith(full)
+    assert read_samples(path).labels.tolist() == ["fist", "point", "victory"]
+
+
+def test_missing_and_foreign_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.csv"):
+        read_samples(tmp_path / "nope.csv")
+    (tmp_path / "e.csv").write_text("")
+    with pytest.raises(DataFormatError, match="empty"):
+        read_samples(tmp_path / "e.csv")
+    (tmp_path / "other.csv").write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(DataFormatError, match=r"other\.csv:1"):
+        SampleRecorder(tmp_path / "other.csv")
+
+
+def test_kinivi_layout_with_labels(tmp_path):
+    rows = [f"{c}," + ",".join(["0.0"] * 2 + [f"{v:.2f}" for v in np.linspace(-1, 1, 40)])
+            for c in (0, 1, 1)]
+    data = tmp_path / "keypoint.csv"
+    data.write_text("\n".join(rows) + "\n")
+    (tmp_path / "keypoint_classifier_label.csv").write_text("\ufeffOpen\nThumb Left\n")
+    s = read_samples(data)
+    assert s.labels.tolist() == ["open_palm", "thumb_left", "thumb_left"]
+    assert s.keypoints.shape == (3, 21, 2)
+    (tmp_path / "two.csv").write_text("Open\n")
+    with pytest.raises(DataFormatError, match=r"keypoint\.csv:2: class 1 but"):
+        read_samples(data, tmp_path / "two.csv")
+
+
+def test_real_files(shared_data):
+    s = read_samples(shared_data / "gestures-kinivi" / "keypoint.csv")
+    assert len(s) == 4787 and set(s.classes) == {"open_palm", "fist", "point", "ok"}
+    h = read_samples(shared_data / "hagrid12" / "keypoints_mediapipe.csv")
+    assert len(h) == 8809 and {"thumbs_up", "victory", "mute", "none"} <= set(h.classes)
+    assert set(h.handedness) == {"left", "right"}
+    ph, y = read_point_history(shared_data / "gestures-kinivi" / "point_history.csv")
+    assert ph.shape == (5296, 16, 2) and set(y) == {"stop", "clockwise", "counter_clockwise", "move"}
