@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .dynamic import MotionRules
-from .features import check_keypoints, hand_size
+from .features import check_keypoints, hand_features, hand_size
 from .mlp import GestureMLP
 from .rules import RuleClassifier
 
@@ -42,7 +42,9 @@ class GestureResult:
 class GestureOptions:
     """Static gesture recognition settings.
 
-    mode: "mlp" (the trained classifier), "rules" (finger-state rules, no model file)
+    mode: "mlp" (the trained classifier; its thumbs_up / thumbs_down is settled by the
+      thumb's direction in the image, since the MLP sees a rotated hand), "rules"
+      (finger-state rules, no model file)
       or "both" (the MLP's answer when it is confident and not "none", else the rules';
       the rules add ``pinch`` and ``i_love_you``, which the built-in MLP lacks).
     model_path: a user MLP (.npz with its .json beside it); None = built-in.
@@ -66,6 +68,21 @@ class GestureOptions:
             self.model_path = Path(self.model_path)
             if self.model_path.suffix != ".npz":
                 raise ValueError(f"model_path: {self.model_path} must be an .npz gesture model")
+
+
+_THUMBS = ("thumbs_up", "thumbs_down")
+
+
+def _thumb_by_image_up(kp: np.ndarray, name: str) -> str:
+    """The MLP sees the hand in a canonical (rotated) frame, so it cannot know where the
+    image's "up" is; thumbs up vs down is decided by the thumb's image direction instead
+    (kept as the MLP said when the thumb points sideways)."""
+    dy = hand_features(kp).thumb_dir[1]
+    if dy <= -0.35:
+        return "thumbs_up"
+    if dy >= 0.35:
+        return "thumbs_down"
+    return name
 
 
 def _check_handedness(handedness):
@@ -110,6 +127,8 @@ class GestureRecognizer:
         name, score = self.mlp.labels[k], float(p[k])
         if score < self.options.min_score:
             name, score = "none", 1.0 - score
+        if name in _THUMBS:
+            name = _thumb_by_image_up(kp, name)
         if mode == "mlp" or name != "none":
             return GestureResult(name, score, "mlp")
         r_name, r_score = self.rules.classify(kp)

@@ -124,3 +124,15 @@ def test_mlp_mode_on_kinivi_rows(shared_data, make_hand):
         if i < 15:
             assert res is None
     assert res is not None and res.name == "circle_cw" and res.source == "mlp"
+
+
+def test_mlp_thumbs_follow_the_image_up(shared_data):
+    s = read_samples(shared_data / "hagrid12" / "keypoints_mediapipe.csv")
+    rec = GestureRecognizer(GestureOptions(mode="mlp"))
+    rows = np.flatnonzero(s.labels == "thumbs_up")[:30]
+    up = [rec.recognize(s.keypoints[i], s.handedness[i]).name for i in rows]
+    centre = s.keypoints[rows].mean(1, keepdims=True)
+    flipped = 2 * centre - s.keypoints[rows]          # turned 180 degrees in the image
+    down = [rec.recognize(k, s.handedness[i]).name for k, i in zip(flipped, rows)]
+    assert np.mean(np.array(up) == "thumbs_up") > 0.85
+    assert np.mean(np.array(down) == "thumbs_down") > 0.85
