@@ -30,6 +30,7 @@ _EXPORTS = {
     "HandDetector": "detector", "DetectorOptions": "detector", "Detections": "detector",
     "EventBus": "events", "GestureEvent": "events", "Debouncer": "events",
     "GestureRecognizer": "gestures", "GestureResult": "gestures",
+    "GestureOptions": "gestures", "DynamicGestureRecognizer": "gestures", "DebounceOptions": "events",
     "DesktopController": "control", "ControlConfig": "control",
     "GestureKitError": "errors", "ModelFileError": "errors", "DataFormatError": "errors",
 }
