@@ -27,6 +27,23 @@ DEFAULT_MODEL = "handedness.npz"
 SIDES = ("left", "right")
 
 
+def handedness_features(keypoints: np.ndarray) -> np.ndarray:
+    """(N, 21, 2) pixels → (N, 42): wrist-relative, turned so wrist→middle-MCP points up
+    (the same turn as :func:`gesturekit.geometry.crop_from_keypoints`), in hand-size units.
+    Own code, not the gestures features, so the shipped model never drifts with them."""
+    kp = np.asarray(keypoints, np.float64)
+    if kp.ndim != 3 or kp.shape[1:] != (21, 2):
+        raise ValueError(f"keypoints: shape {kp.shape}, expected (N, 21, 2)")
+    rel = kp - kp[:, :1]
+    v = rel[:, 9]
+    a = np.arctan2(v[:, 0], -v[:, 1])                      # hand angle, clockwise from up
+    ca, sa = np.cos(-a)[:, None], np.sin(-a)[:, None]
+    x, y = rel[..., 0], rel[..., 1]
+    up = np.stack([ca * x - sa * y, sa * x + ca * y], -1)   # rotate by -a
+    size = np.maximum(np.linalg.norm(v, axis=1), 1e-6)[:, None, None]
+    return (up / size).reshape(len(kp), 42).astype(np.float32)
+
+
 def flip_side(side: str | None) -> str | None:
     return {"left": "right", "right": "left"}.get(side, side) if side else side
 
@@ -52,7 +69,7 @@ class HandednessClassifier:
             kp = kp[None]
         if len(kp) == 0:
             return np.zeros(0, np.float32)
-        return self.mlp.predict_proba(kp)[:, self._right].astype(np.float32)
+        return self.mlp.predict_proba_features(handedness_features(kp))[:, self._right].astype(np.float32)
 
     def predict(self, keypoints: np.ndarray) -> tuple[list[str], np.ndarray]:
         """(labels, score of the label) per hand."""
@@ -121,7 +138,6 @@ def mirror(kp: np.ndarray) -> np.ndarray:
 
 def train(csvs: list[Path], out: Path, seed: int = 0, val_fraction: float = 0.2, epochs: int = 60) -> dict:
     """Train on ``csvs`` (+ mirrored copies), report held-out accuracy, save ``out``."""
-    from .gestures.features import mlp_inputs
     from .gestures.mlp import TrainOptions, accuracy, stratified_split, train_mlp
 
     parts = [read_mediapipe_csv(p) for p in csvs]
@@ -130,14 +146,16 @@ def train(csvs: list[Path], out: Path, seed: int = 0, val_fraction: float = 0.2,
     src = np.concatenate([np.full(len(p[1]), i) for i, p in enumerate(parts)])
     tr, va = stratified_split(np.char.add(y.astype(str), src.astype(str)), val_fraction, seed)
     # mirrored copies: free labels of the other side, and a model with no side prior
-    x_tr = mlp_inputs(np.concatenate([kp[tr], mirror(kp[tr])]))
+    x_tr = handedness_features(np.concatenate([kp[tr], mirror(kp[tr])]))
     y_tr = np.concatenate([y[tr], [flip_side(s) for s in y[tr]]])
     opts = TrainOptions(hidden=(64, 32), epochs=epochs, seed=seed, noise=0.01,
-                        extra={"task": "handedness", "sources": [str(p) for p in csvs]})
+                        extra={"task": "handedness", "features": "gesturekit.handedness.handedness_features",
+                               "sources": [Path(p).parent.name + "/" + Path(p).name for p in csvs]})
     model = train_mlp(x_tr, y_tr, opts, classes=list(SIDES))
     res = {"train_rows": len(x_tr), "held_out_rows": len(va)}
-    pm = model.predict(mirror(kp[va]))
-    p = model.predict(kp[va])
+    labels = np.array(model.labels)
+    pm = labels[model.predict_proba_features(handedness_features(mirror(kp[va]))).argmax(1)]
+    p = labels[model.predict_proba_features(handedness_features(kp[va])).argmax(1)]
     res["held_out_acc"], res["held_out_macro"] = accuracy(p, y[va])
     res["mirrored_acc"], res["mirrored_macro"] = accuracy(pm, np.array([flip_side(s) for s in y[va]]))
     for i, c in enumerate(csvs):
@@ -145,7 +163,7 @@ def train(csvs: list[Path], out: Path, seed: int = 0, val_fraction: float = 0.2,
         if m.any():
             res[f"held_out_acc[{Path(c).parent.name}]"] = float((p[m] == y[va][m]).mean())
     # per-row confidence bins: how often a confident answer is right (the voter relies on it)
-    conf = model.predict_proba(kp[va]).max(1)
+    conf = model.predict_proba_features(handedness_features(kp[va])).max(1)
     hi = conf >= 0.8
     res["share_conf>=0.8"] = float(hi.mean())
     res["acc_conf>=0.8"] = float((p[hi] == y[va][hi]).mean()) if hi.any() else float("nan")
