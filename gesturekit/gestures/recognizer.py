@@ -17,14 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..runtime import default_model
 from .dynamic import MotionRules
 from .features import check_keypoints, hand_features, hand_size
 from .mlp import GestureMLP
 from .rules import RuleClassifier
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-BUILTIN_MODEL = MODELS_DIR / "gesture_mlp.npz"
-BUILTIN_HISTORY_MODEL = MODELS_DIR / "point_history.npz"
+# shipped in models/ (found through runtime.default_model: GESTUREKIT_MODELS overrides the folder)
+BUILTIN_MODEL = "gesture_mlp.npz"
+BUILTIN_HISTORY_MODEL = "point_history.npz"
 MODES = ("mlp", "rules", "both")
 
 
@@ -102,7 +103,7 @@ class GestureRecognizer:
         self.rules = RuleClassifier(min_score=self.options.rules_min_score)
         self.mlp: GestureMLP | None = None
         if self.options.mode in ("mlp", "both"):
-            self.mlp = GestureMLP.load(self.options.model_path or BUILTIN_MODEL)
+            self.mlp = GestureMLP.load(self.options.model_path or default_model(BUILTIN_MODEL))
             if self.mlp.input != "static":
                 raise ValueError(f"model_path: {self.options.model_path} is a {self.mlp.input!r} "
                                  "model, not a static-gesture model")
@@ -177,7 +178,7 @@ class DynamicGestureRecognizer:
         self.options = options or DynamicOptions()
         self.mlp: GestureMLP | None = None
         if self.options.mode == "mlp":
-            self.mlp = GestureMLP.load(self.options.model_path or BUILTIN_HISTORY_MODEL)
+            self.mlp = GestureMLP.load(self.options.model_path or default_model(BUILTIN_HISTORY_MODEL))
             if self.mlp.input != "history":
                 raise ValueError(f"model_path: {self.options.model_path} is not a point-history model")
         self._hist: dict[int, deque] = {}
