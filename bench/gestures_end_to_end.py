@@ -1,0 +1,363 @@
+"""Gestures end to end on HaGRID crops: OUR keypoint model → gesture classifiers (issue 5).
+
+For every crop of ``hagrid12/<class>/`` (12 gestures + none): pad it by a quarter of
+its longer side (border replication by default), take the crop rectangle as the hand
+box, run the keypoint model the way the tracker's static mode does (a first pass on
+``crop_from_box(box, ratio)``, a second on the upright ``crop_from_keypoints(kp,
+CROP_SCALE)``, the second kept unless its mean confidence is more than 0.05 lower),
+and the handedness classifier on the points. Then, on a stratified, seeded held-out
+part (one row per image):
+
+(a) the shipped MLP (``models/gesture_mlp.npz``, trained on MediaPipe keypoints) on our points,
+(b) an MLP trained (same recipe, :func:`gesturekit.gestures.mlp.train_mlp`) on the
+    training part of our points,
+(c) the rules (:class:`~gesturekit.gestures.rules.RuleClassifier`) on the 10 classes they cover.
+
+Keypoints are cached in ``runs/`` (keyed by the model file's hash, the ratio and the
+border), so re-scoring is instant::
+
+    nice -n 10 python bench/gestures_end_to_end.py --model models/keypoints.onnx \\
+        --json runs/gestures_e2e.json --confusion docs/gesture_e2e_confusion.png \\
+        [--save-model models/gesture_mlp_e2e.npz] [--limit-per-class N] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "hagrid12"
+sys.path.insert(0, str(ROOT))
+
+from gesturekit.geometry import crop_from_box, crop_from_keypoints
+from gesturekit.gestures.samples import HAGRID_NAMES
+from gesturekit.landmarks import CROP_SCALE, LandmarkRegressor
+
+# the folders whose gesture the rules know (HaGRID name → gesturekit name); the rest
+# (mute, stop_inverted, none) are classes of the MLP only
+RULE_CLASSES = ("open_palm", "stop", "fist", "point", "victory", "thumbs_up", "thumbs_down", "ok", "call",
+                "rock")
+PAD_FRACTION = 0.25
+BORDERS = {"replicate": cv2.BORDER_REPLICATE, "constant": cv2.BORDER_CONSTANT}
+
+
+def list_images(root: Path = DATA, limit_per_class: int | None = None, seed: int = 0
+                ) -> tuple[list[Path], np.ndarray]:
+    """(image paths, gesturekit class names) of ``root/<hagrid folder>/*.webp|jpg|png``,
+    sorted; ``limit_per_class`` keeps a seeded random subset of each folder."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: HaGRID crop folder not found")
+    rng = np.random.default_rng(seed)
+    paths: list[Path] = []
+    labels: list[str] = []
+    for folder in sorted(HAGRID_NAMES):
+        d = root / folder
+        if not d.is_dir():
+            raise FileNotFoundError(f"{d}: class folder missing")
+        files = sorted(p for p in d.iterdir() if p.suffix.lower() in (".webp", ".jpg", ".jpeg", ".png"))
+        if limit_per_class is not None and len(files) > limit_per_class:
+            files = [files[i] for i in sorted(rng.choice(len(files), limit_per_class, replace=False))]
+        paths += files
+        labels += [HAGRID_NAMES[folder]] * len(files)
+    return paths, np.asarray(labels)
+
+
+def pad_crop(img: np.ndarray, fraction: float = PAD_FRACTION, border: str = "replicate"
+             ) -> tuple[np.ndarray, np.ndarray, int]:
+    """(padded image, hand box x1 y1 x2 y2 in it, pad) for a tight crop."""
+    h, w = img.shape[:2]
+    pad = max(1, round(max(h, w) * fraction))
+    out = cv2.copyMakeBorder(img, pad, pad, pad, pad, BORDERS[border], value=(0, 0, 0))
+    return out, np.array([pad, pad, pad + w, pad + h], np.float32), pad
+
+
+def _run(reg: LandmarkRegressor, frames: list[np.ndarray], crops: list) -> tuple[np.ndarray, np.ndarray]:
+    """One batched network call over crops from *different* frames (the regressor's own
+    ``predict`` takes one frame); the same warp and mapping as ``LandmarkRegressor.predict``."""
+    batch = np.concatenate([reg.crops_to_batch(f, [c]) for f, c in zip(frames, crops)])
+    out = reg.runner(batch)
+    s = reg.input_size
+    px = (out["xy"].astype(np.float32) + 1.0) * (s / 2.0)
+    kp = np.stack([c.to_frame(p, s) for c, p in zip(crops, px)]).astype(np.float32)
+    return kp, np.clip(out["conf"], 0.0, 1.0).astype(np.float32)
+
+
+def regress(paths: list[Path], model: str | Path, ratio: float = 1.5, border: str = "replicate",
+            batch: int = 32, threads: int | None = None, progress: bool = False) -> dict[str, np.ndarray]:
+    """Our model's keypoints (N, 21, 2) in each original crop's pixels, their confidences
+    (N, 21), the first pass's mean confidence and whether the refined pass was kept."""
+    reg = LandmarkRegressor(model, threads=threads)
+    if reg.num_points != 21:
+        raise ValueError(f"{model}: {reg.num_points}-point layout; the gesture classifiers need 21")
+    n = len(paths)
+    kps = np.zeros((n, 21, 2), np.float32)
+    confs = np.zeros((n, 21), np.float32)
+    conf1 = np.zeros(n, np.float32)
+    refined = np.zeros(n, bool)
+    t0 = time.perf_counter()
+    for s in range(0, n, batch):
+        frames, boxes, pads = [], [], []
+        for p in paths[s:s + batch]:
+            img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+            if img is None:
+                raise ValueError(f"{p}: cannot read or decode the image")
+            f, b, pad = pad_crop(img, PAD_FRACTION, border)
+            frames.append(f)
+            boxes.append(b)
+            pads.append(pad)
+        kp, conf = _run(reg, frames, [crop_from_box(b, ratio, 0.0) for b in boxes])
+        # second pass on the crop the network was trained on (as the tracker's static mode)
+        kp2, conf2 = _run(reg, frames, [crop_from_keypoints(k, CROP_SCALE) for k in kp])
+        better = conf2.mean(1) >= conf.mean(1) - 0.05
+        sl = slice(s, s + len(frames))
+        conf1[sl] = conf.mean(1)
+        kp[better], conf[better] = kp2[better], conf2[better]
+        kps[sl] = kp - np.asarray(pads, np.float32)[:, None, None]
+        confs[sl], refined[sl] = conf, better
+        if progress and (s // batch) % 20 == 0:
+            done = s + len(frames)
+            print(f"  {done}/{n} crops, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    return {"keypoints": kps, "confidence": confs, "first_pass_conf": conf1, "refined": refined}
+
+
+def file_hash(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:12]
+
+
+def cached_keypoints(paths: list[Path], model: str | Path, ratio: float, border: str, cache_dir: Path,
+                     root: Path = DATA, threads: int | None = None) -> dict[str, np.ndarray]:
+    """:func:`regress` through an .npz cache holding every crop computed so far for this
+    (model file, ratio, border); only the missing crops are run."""
+    cache = Path(cache_dir) / f"gestures_e2e_{Path(model).stem}_{file_hash(model)}_r{ratio:g}_{border}.npz"
+    rel = [str(Path(p).relative_to(root)) for p in paths]
+    have: dict[str, np.ndarray] = {}
+    if cache.is_file():
+        with np.load(cache, allow_pickle=False) as z:
+            have = {k: z[k] for k in z.files}
+    known = {name: i for i, name in enumerate(have.get("images", np.array([], str)).tolist())}
+    missing = [i for i, r in enumerate(rel) if r not in known]
+    if missing:
+        print(f"regressing {len(missing)} crops with {model} (ratio {ratio:g}, {border} border)", file=sys.stderr)
+        new = regress([paths[i] for i in missing], model, ratio, border, threads=threads, progress=True)
+        new["images"] = np.asarray([rel[i] for i in missing])
+        have = new if not have else {k: np.concatenate([have[k], new[k]]) for k in new}
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, **have)
+        known = {name: i for i, name in enumerate(have["images"].tolist())}
+    idx = np.array([known[r] for r in rel], int)
+    return {k: v[idx] for k, v in have.items() if k != "images"}
+
+
+def mediapipe_agreement(paths: list[Path], kp: np.ndarray, root: Path = DATA) -> dict[str, float]:
+    """Our points against MediaPipe's (``keypoints_mediapipe.csv``) on the crops it labelled:
+    NME = mean point distance / longer side of MediaPipe's keypoint box; PCK@0.1, @0.2."""
+    csv_path = Path(root) / "keypoints_mediapipe.csv"
+    if not csv_path.is_file():
+        return {}
+    mp: dict[str, np.ndarray] = {}
+    with csv_path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            mp[row["image"]] = np.array([[float(row[f"x{i}"]), float(row[f"y{i}"])] for i in range(21)])
+    rows = [(i, mp[str(Path(p).relative_to(root))]) for i, p in enumerate(paths)
+            if str(Path(p).relative_to(root)) in mp]
+    if not rows:
+        return {}
+    idx = np.array([i for i, _ in rows])
+    ref = np.stack([r for _, r in rows])
+    size = np.maximum((ref.max(1) - ref.min(1)).max(1), 1.0)[:, None]
+    d = np.linalg.norm(kp[idx] - ref, axis=2) / size
+    return {"rows": len(idx), "nme": float(d.mean()), "nme_median_hand": float(np.median(d.mean(1))),
+            "pck@0.1": float((d < 0.1).mean()), "pck@0.2": float((d < 0.2).mean())}
+
+
+@dataclass
+class Scores:
+    """What :func:`score` measured on the held-out rows."""
+
+    results: dict
+    model: object            # the MLP trained on our points (GestureMLP)
+    classes: list[str]
+    confusion: np.ndarray    # of that MLP on the held-out rows (rows = truth)
+
+
+def _mlp_names(mlp, kp: np.ndarray, hands: list) -> np.ndarray:
+    return np.asarray(mlp.labels)[mlp.predict_proba(kp, hands).argmax(1)]
+
+
+def _recognizer_names(model_path: Path, kp: np.ndarray, hands: list) -> np.ndarray:
+    from gesturekit.gestures import GestureOptions, GestureRecognizer
+
+    rec = GestureRecognizer(GestureOptions(mode="mlp", model_path=model_path, min_score=0.0))
+    out = []
+    for k, h in zip(kp, hands):
+        try:
+            out.append(rec.recognize(k, h).name)
+        except ValueError:  # a degenerate hand (e.g. wrist on the middle MCP): counted as a miss
+            out.append("none")
+    return np.asarray(out)
+
+
+def _rule_names(kp: np.ndarray) -> np.ndarray:
+    from gesturekit.gestures import RuleClassifier
+
+    rules = RuleClassifier()
+    out = []
+    for k in kp:
+        try:
+            out.append(rules.classify(k)[0])
+        except ValueError:
+            out.append("none")
+    return np.asarray(out)
+
+
+def _per_class(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    return {c: round(float((pred[truth == c] == c).mean()), 4) for c in sorted(set(truth.tolist()))}
+
+
+def score(kp: np.ndarray, labels: np.ndarray, hands: list, shipped: str | Path, seed: int = 0,
+          val_fraction: float = 0.2, model_dir: Path | None = None) -> Scores:
+    """Split (stratified, seeded), train an MLP on our points' training part, score (a), (b), (c).
+
+    ``model_dir``: where the trained MLP is written for the recognizer pass (a temp dir if None)."""
+    import tempfile
+
+    from gesturekit.gestures.features import mlp_inputs
+    from gesturekit.gestures.mlp import (
+        GestureMLP,
+        TrainOptions,
+        accuracy,
+        confusion,
+        stratified_split,
+        train_mlp,
+    )
+
+    labels = np.asarray(labels)
+    hands = list(hands)
+    tr, va = stratified_split(labels, val_fraction, seed)
+    if len(va) == 0 or len(set(labels[tr].tolist())) < 2:
+        raise ValueError("too few images for a held-out split (raise --limit-per-class)")
+    classes = sorted(set(labels.tolist()))
+    hv = [hands[i] for i in va]
+    truth = labels[va]
+    rule_rows = np.isin(truth, RULE_CLASSES)
+    res: dict = {"images": len(labels), "train_rows": len(tr), "held_out_rows": len(va),
+                 "held_out_rule_rows": int(rule_rows.sum()), "seed": seed, "val_fraction": val_fraction}
+
+    def put(name: str, pred: np.ndarray, rows: np.ndarray | None = None) -> None:
+        p, t = (pred, truth) if rows is None else (pred[rows], truth[rows])
+        acc, macro = accuracy(p, t)
+        res[name] = {"accuracy": round(acc, 4), "macro_accuracy": round(macro, 4), "rows": len(t),
+                     "per_class": _per_class(p, t)}
+
+    # (a) the shipped MLP, trained on MediaPipe's points
+    shipped_mlp = GestureMLP.load(shipped)
+    put("a_shipped_mlp", _mlp_names(shipped_mlp, kp[va], hv))
+    put("a_shipped_recognizer", _recognizer_names(Path(shipped), kp[va], hv))
+    put("a_shipped_mlp_rule_classes", _mlp_names(shipped_mlp, kp[va], hv), rule_rows)
+    # (b) the same recipe trained on our points
+    opts = TrainOptions(seed=seed, extra={"data": "hagrid12 crops, keypoints from our model"})
+    model = train_mlp(mlp_inputs(kp[tr], [hands[i] for i in tr]), labels[tr], opts, classes=classes)
+    pred_b = _mlp_names(model, kp[va], hv)
+    put("b_e2e_mlp", pred_b)
+    put("b_e2e_mlp_rule_classes", pred_b, rule_rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(model_dir or tmp) / "gesture_mlp_e2e.npz"
+        model.save(path)
+        put("b_e2e_recognizer", _recognizer_names(path, kp[va], hv))
+    # (c) the rules on the classes they cover
+    pred_c = _rule_names(kp[va][rule_rows])
+    acc, macro = accuracy(pred_c, truth[rule_rows])
+    res["c_rules"] = {"accuracy": round(acc, 4), "macro_accuracy": round(macro, 4), "rows": int(rule_rows.sum()),
+                      "per_class": _per_class(pred_c, truth[rule_rows])}
+    model.meta.update({"val_fraction": val_fraction, "val_rows": len(va),
+                       "val_accuracy": res["b_e2e_mlp"]["accuracy"],
+                       "val_macro_accuracy": res["b_e2e_mlp"]["macro_accuracy"]})
+    return Scores(res, model, classes, confusion(pred_b, truth, classes))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default=str(ROOT / "models" / "keypoints.onnx"), help="keypoint model (.onnx/.pt)")
+    ap.add_argument("--data", type=Path, default=DATA, help="hagrid12 folder")
+    ap.add_argument("--shipped", default=str(ROOT / "models" / "gesture_mlp.npz"), help="MLP to score as (a)")
+    ap.add_argument("--limit-per-class", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--val-fraction", type=float, default=0.2)
+    ap.add_argument("--ratio", type=float, nargs="+", default=[1.5],
+                    help="first-pass crop side / longer side of the hand box (several: a sweep)")
+    ap.add_argument("--border", choices=sorted(BORDERS), default="replicate")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--cache-dir", type=Path, default=ROOT / "runs")
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--confusion", type=Path, help="PNG of the (b) MLP's held-out confusion matrix")
+    ap.add_argument("--save-model", type=Path, help="write the (b) MLP here (.npz + .json)")
+    a = ap.parse_args(argv)
+    if a.limit_per_class is not None and a.limit_per_class < 2:
+        ap.error("--limit-per-class: must be >= 2")
+
+    from gesturekit.handedness import HandednessClassifier
+
+    paths, labels = list_images(a.data, a.limit_per_class, a.seed)
+    side = HandednessClassifier()
+    out: dict = {"model": str(a.model), "model_sha256_12": file_hash(a.model), "border": a.border,
+                 "pad_fraction": PAD_FRACTION, "crop_scale": CROP_SCALE, "runs": []}
+    last = None
+    for ratio in a.ratio:
+        t0 = time.perf_counter()
+        k = cached_keypoints(paths, a.model, ratio, a.border, a.cache_dir, a.data, a.threads)
+        kp = k["keypoints"].astype(np.float64)
+        hands = [("right" if p >= 0.5 else "left") for p in side.prob_right(kp)]
+        s = score(kp, labels, hands, a.shipped, a.seed, a.val_fraction)
+        run = {"ratio": ratio, "seconds": round(time.perf_counter() - t0, 1),
+               "mean_conf": round(float(k["confidence"].mean()), 4),
+               "refined_share": round(float(k["refined"].mean()), 4),
+               "vs_mediapipe": {m: round(v, 4) for m, v in mediapipe_agreement(paths, kp, a.data).items()},
+               **s.results}
+        out["runs"].append(run)
+        last = s
+        short = {n: run[n]["macro_accuracy"] for n in run if isinstance(run[n], dict) and "macro_accuracy" in run[n]}
+        print(json.dumps({"ratio": ratio, "vs_mediapipe": run["vs_mediapipe"], "macro": short}))
+    best = max(out["runs"], key=lambda r: r["b_e2e_mlp"]["macro_accuracy"])
+    if len(a.ratio) > 1:
+        print(f"best ratio by (b) macro accuracy: {best['ratio']:g}")
+    if last is not None and (a.confusion or a.save_model):
+        if best["ratio"] != a.ratio[-1]:  # re-score at the best ratio (cached: instant)
+            k = cached_keypoints(paths, a.model, best["ratio"], a.border, a.cache_dir, a.data, a.threads)
+            kp = k["keypoints"].astype(np.float64)
+            hands = [("right" if p >= 0.5 else "left") for p in side.prob_right(kp)]
+            last = score(kp, labels, hands, a.shipped, a.seed, a.val_fraction)
+        if a.confusion:
+            from gesturekit.gestures.mlp import save_confusion_png
+
+            r = best["b_e2e_mlp"]
+            save_confusion_png(last.confusion, last.classes, a.confusion,
+                               f"our keypoints → MLP, held out ({r['rows']} crops): macro {r['macro_accuracy']:.3f}")
+        if a.save_model:
+            last.model.meta.update({"keypoint_model": Path(a.model).name, "keypoint_model_sha256_12":
+                                    out["model_sha256_12"], "first_pass_ratio": best["ratio"],
+                                    "border": a.border, "pad_fraction": PAD_FRACTION,
+                                    "made_by": "bench/gestures_end_to_end.py"})
+            last.model.save(a.save_model)
+    if a.json:
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(json.dumps(out, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
