@@ -108,8 +108,9 @@ class HandednessVoter:
 
 # --- training -----------------------------------------------------------------------------
 
-def read_mediapipe_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(keypoints (N, 21, 2), labels (N,) "left"/"right") from a ``keypoints_mediapipe.csv``."""
+def read_mediapipe_csv(path: str | Path, images: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(keypoints (N, 21, 2), labels (N,) "left"/"right") from a ``keypoints_mediapipe.csv``;
+    the image paths of the rows are appended to ``images`` when it is given."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: keypoint CSV not found")
@@ -126,6 +127,8 @@ def read_mediapipe_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             if np.isfinite(kp).all() and np.linalg.norm(kp[9] - kp[0]) > 1e-3:
                 kps.append(kp)
                 labels.append(side)
+                if images is not None:
+                    images.append(path.parent / row["image"])
     return np.array(kps, np.float64).reshape(-1, 21, 2), np.array(labels)
 
 
@@ -136,12 +139,42 @@ def mirror(kp: np.ndarray) -> np.ndarray:
     return out
 
 
-def train(csvs: list[Path], out: Path, seed: int = 0, val_fraction: float = 0.2, epochs: int = 60) -> dict:
-    """Train on ``csvs`` (+ mirrored copies), report held-out accuracy, save ``out``."""
+def regress_keypoints(images: list[Path], guide: np.ndarray, model: str | Path, threads: int | None = None
+                      ) -> np.ndarray:
+    """Our regressor's keypoints for each image, cropped as the tracker would around ``guide`` points
+    (the crops are tight, so the image is padded by half its size first)."""
+    import cv2
+
+    from .geometry import crop_from_keypoints
+    from .landmarks import CROP_SCALE, LandmarkRegressor
+
+    reg = LandmarkRegressor(model, threads=threads)
+    out = np.zeros_like(guide)
+    for i, (p, g) in enumerate(zip(images, guide)):
+        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if img is None:
+            raise ValueError(f"{p}: cannot decode image")
+        pad = max(img.shape[:2]) // 2
+        img = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        kp, _ = reg.predict(img, [crop_from_keypoints(g + pad, CROP_SCALE)])
+        out[i] = kp[0] - pad
+    return out
+
+
+def train(csvs: list[Path], out: Path, seed: int = 0, val_fraction: float = 0.2, epochs: int = 60,
+          regressor: str | Path | None = None) -> dict:
+    """Train on ``csvs`` (+ mirrored copies), report held-out accuracy, save ``out``.
+
+    ``regressor``: learn from our keypoint model's points on the same images instead of
+    MediaPipe's (the tracker feeds the classifier our points, whose detail differs)."""
     from .gestures.mlp import TrainOptions, accuracy, stratified_split, train_mlp
 
-    parts = [read_mediapipe_csv(p) for p in csvs]
+    images: list[Path] = []
+    parts = [read_mediapipe_csv(p, images) for p in csvs]
     kp = np.concatenate([p[0] for p in parts])
+    kp_mediapipe = kp
+    if regressor is not None:
+        kp = regress_keypoints(images, kp, regressor)
     y = np.concatenate([p[1] for p in parts])
     src = np.concatenate([np.full(len(p[1]), i) for i, p in enumerate(parts)])
     tr, va = stratified_split(np.char.add(y.astype(str), src.astype(str)), val_fraction, seed)
@@ -165,6 +198,10 @@ def train(csvs: list[Path], out: Path, seed: int = 0, val_fraction: float = 0.2,
     # per-row confidence bins: how often a confident answer is right (the voter relies on it)
     conf = model.predict_proba_features(handedness_features(kp[va])).max(1)
     hi = conf >= 0.8
+    if regressor is not None:
+        pmp = labels[model.predict_proba_features(handedness_features(kp_mediapipe[va])).argmax(1)]
+        res["held_out_acc_on_mediapipe_points"] = float((pmp == y[va]).mean())
+        res["keypoints_from"] = str(regressor)
     res["share_conf>=0.8"] = float(hi.mean())
     res["acc_conf>=0.8"] = float((p[hi] == y[va][hi]).mean()) if hi.any() else float("nan")
     model.meta.update({k: round(v, 4) if isinstance(v, float) else v for k, v in res.items()})
@@ -180,8 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("models") / DEFAULT_MODEL)
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--regressor", help="learn from this keypoint model's points instead of MediaPipe's")
     a = ap.parse_args(argv)
-    print(json.dumps(train(a.csv, a.out, a.seed, epochs=a.epochs), indent=2))
+    print(json.dumps(train(a.csv, a.out, a.seed, epochs=a.epochs, regressor=a.regressor), indent=2))
     return 0
 
 
