@@ -29,7 +29,8 @@ def add_train_subcommand(what) -> None:
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     d.add_argument("--out", default="runs/det")
-    d.add_argument("--init", help="warm-start from this checkpoint (e.g. an earlier run's last.pt)")
+    d.add_argument("--init", help="warm-start from this checkpoint (a detector run, or a keypoint model for handdet_kp)")
+    d.add_argument("--arch", default="handdet_s4", choices=["handdet_s4", "handdet_kp"])
     d.add_argument("--export", help="also write the best weights here (.pt) and beside it an .onnx")
     d.set_defaults(func=_train)
 
@@ -41,7 +42,8 @@ def _train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                       threads=args.threads, workers=args.workers, out=args.out, device=args.device, monitor="score")
     best = train_detector(args.hands, args.egohands, args.hands_val, cfg, args.scenes, tuple(args.canvas),
-                          tuple(args.input_size), args.hands_val_limit, args.width, args.init)
+                          tuple(args.input_size), args.hands_val_limit, args.width, args.init,
+                          args.arch)
     print(f"best checkpoint: {best}")
     if args.export:
         for path in export_detector(best, args.export):
@@ -60,7 +62,7 @@ def add_eval_subcommand(what) -> None:
     e.add_argument("--limit", type=int, help="score only the first N images")
     e.add_argument("--threads", type=int, default=2)
     e.add_argument("--score-threshold", type=float, default=0.05,
-                   help="low so AP sees the whole precision/recall curve (found@0.5 uses 0.3)")
+                   help="low so AP sees the whole precision/recall curve (found@0.5 uses the detector default)")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.set_defaults(func=_eval)
 
@@ -82,7 +84,7 @@ def _eval(args: argparse.Namespace) -> int:
         from ..train.detector_data import keypoint_box
 
         samples = read_yolo_pose(data, num_points=None)[: args.limit]
-        det = HandDetector(DetectorOptions(**opts, score_threshold=0.3))
+        det = HandDetector(DetectorOptions(**opts))  # the runtime default threshold
         preds, gts = [], []
         for s in samples:
             img = cv2.imread(str(s.image), cv2.IMREAD_COLOR)

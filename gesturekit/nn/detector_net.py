@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .blocks import ConvBNAct, make_stages
+from .keypoint_net import KeypointBackbone
 from .registry import register_model
 
 # (channels, blocks, stride, expand) after a plain stride-4 stem → strides 8, 16, 32.
@@ -37,15 +38,26 @@ class HandDetNet(nn.Module):
     unit length).
     """
 
-    def __init__(self, input_size: tuple[int, int] | list[int] = (192, 256), width: int = 48, angle: bool = True):
+    def __init__(self, input_size: tuple[int, int] | list[int] = (192, 256), width: int = 48, angle: bool = True,
+                 backbone: str = "mnv2"):
         super().__init__()
         h, w = input_size
         if h % 32 or w % 32:
             raise ValueError(f"input_size: {input_size} must be multiples of 32")
         self.input_size, self.stride, self.has_angle = (h, w), STRIDE, angle
-        self.stem = nn.Sequential(ConvBNAct(3, 16, 3, 2), ConvBNAct(16, 24, 3, 2))
-        self.stages, widths = make_stages(24, DET_STAGES)
-        self.lateral = nn.ModuleList(nn.Conv2d(c, width, 1) for c in [24, *widths])
+        if backbone == "mnv2":
+            self.stem = nn.Sequential(ConvBNAct(3, 16, 3, 2), ConvBNAct(16, 24, 3, 2))
+            self.stages, widths = make_stages(24, DET_STAGES)
+            widths = [24, *widths]
+        elif backbone == "kp":
+            # the keypoint regressor's backbone (strides 4, 8, 16, 16): it can start from that
+            # model's weights, which already know hands
+            self.backbone = KeypointBackbone()
+            self.stem, self.stages = self.backbone.stem, self.backbone.stages
+            widths = [self.stem[-1][0].out_channels] + [st[-1].block[-1][0].out_channels for st in self.stages]
+        else:
+            raise ValueError(f"backbone: unknown backbone {backbone!r}; choose 'mnv2' or 'kp'")
+        self.lateral = nn.ModuleList(nn.Conv2d(c, width, 1) for c in widths)
         self.smooth = nn.ModuleList(_Smooth(width) for _ in range(3))
         self.head = _Smooth(width)  # a full 3×3 here was most of the FLOPs at stride 4
         self.out_heat = nn.Conv2d(width, 1, 1)
@@ -64,7 +76,10 @@ class HandDetNet(nn.Module):
             feats.append(x)
         y = self.lateral[3](feats[3])
         for i in (2, 1, 0):  # top-down: stride 32 → 16 → 8 → 4
-            y = F.interpolate(y, scale_factor=2.0, mode="nearest") + self.lateral[i](feats[i])
+            lat = self.lateral[i](feats[i])
+            if y.shape[-1] != lat.shape[-1]:  # stages that keep the stride need no upsampling
+                y = F.interpolate(y, scale_factor=2.0, mode="nearest")
+            y = y + lat
             y = self.smooth[i](y)
         f = self.head(y)
         heat = self.out_heat(f)
@@ -82,3 +97,9 @@ class HandDetNet(nn.Module):
 @register_model
 def handdet_s4(input_size: tuple[int, int] | list[int] = (192, 256), width: int = 48, angle: bool = True) -> HandDetNet:
     return HandDetNet(tuple(input_size), width, angle)
+
+
+@register_model
+def handdet_kp(input_size: tuple[int, int] | list[int] = (192, 256), width: int = 48, angle: bool = True) -> HandDetNet:
+    """The detector on the keypoint regressor's backbone (warm-started from a keypoint checkpoint)."""
+    return HandDetNet(tuple(input_size), width, angle, backbone="kp")

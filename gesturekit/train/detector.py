@@ -85,10 +85,11 @@ def evaluate_detector(model, ego_val: dict | None, hands_val: dict | None, input
 def train_detector(hands: str | Path, egohands: str | Path | None = None, hands_val: str | Path | None = None,
                    cfg: TrainConfig | None = None, scenes_per_epoch: int = 4000, canvas=(160, 192),
                    input_size=DEFAULT_INPUT, hands_val_limit: int = 300, width: int = 48,
-                   init: str | Path | None = None) -> Path:
+                   init: str | Path | None = None, arch: str = "handdet_s4") -> Path:
     """Train ``handdet_s4`` on synthetic scenes; returns the best checkpoint (by ``score``).
 
-    ``init`` warm-starts from another run's checkpoint (a second, longer schedule on a bigger canvas).
+    ``init`` warm-starts from another run's checkpoint; with ``arch="handdet_kp"`` a keypoint
+    checkpoint (``kpnet_*``) gives the backbone, which already knows hands.
     """
     cfg = cfg or TrainConfig(monitor="score", out="runs/det")
     hands_c = cache_hands26k(hands, threads=cfg.threads)
@@ -104,9 +105,18 @@ def train_detector(hands: str | Path, egohands: str | Path | None = None, hands_
         idx = np.sort(np.random.default_rng(cfg.seed).permutation(len(hv_full["images"]))[:hands_val_limit])
         hv = {"images": hv_full["images"][idx], "keypoints": hv_full["keypoints"][idx]}
     train_set = DetectionScenes(hands_c, ego_train, scenes_per_epoch, canvas, cfg.seed)
-    model = create_model("handdet_s4", input_size=list(input_size), width=width)
+    model = create_model(arch, input_size=list(input_size), width=width)
     if init is not None:
-        model.load_state_dict(torch.load(init, map_location="cpu", weights_only=True)["model"])
+        state = torch.load(init, map_location="cpu", weights_only=True)["model"]
+        if arch == "handdet_kp" and not any(k.startswith("lateral.") for k in state):
+            # a keypoint checkpoint: take its backbone only
+            state = {k: v for k, v in state.items() if k.startswith("backbone.")}
+            missing = [k for k in model.state_dict() if k.startswith("backbone.") and k not in state]
+            if missing or not state:
+                raise ValueError(f"init: {init} has no keypoint backbone matching {arch} (missing {missing[:3]})")
+            model.load_state_dict(state, strict=False)
+        else:
+            model.load_state_dict(state)
 
     def loss_fn(m, batch):
         x, *t = batch
