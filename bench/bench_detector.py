@@ -33,6 +33,7 @@ def _frame():
 
 def _one(model: str, backend: str, threads: int, runs: int) -> dict:
     from common import peak_rss_mb, time_calls
+
     from gesturekit.detector import DetectorOptions, HandDetector, letterbox, to_batch
 
     path = f"{model}.onnx" if backend == "onnx" else f"{model}.pt"

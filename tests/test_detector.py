@@ -8,8 +8,16 @@ import cv2
 import numpy as np
 import pytest
 
-from gesturekit.detector import (DetectorOptions, Detections, HandDetector, TFSavedModelDetector, average_precision,
-                                 box_iou, decode, letterbox)
+from gesturekit.detector import (
+    Detections,
+    DetectorOptions,
+    HandDetector,
+    TFSavedModelDetector,
+    average_precision,
+    box_iou,
+    decode,
+    letterbox,
+)
 from gesturekit.errors import ModelFileError
 from gesturekit.runtime import default_model
 

@@ -10,8 +10,15 @@ import torch.nn.functional as F
 
 from ..detector import Detections, decode, detection_metrics, found_rate, letterbox, to_batch
 from ..nn import create_model
-from .detector_data import (BOX_MARGIN, DetectionScenes, cache_egohands, cache_hands26k, egohands_split,
-                            keypoint_box, read_egohands)
+from .detector_data import (
+    BOX_MARGIN,
+    DetectionScenes,
+    cache_egohands,
+    cache_hands26k,
+    egohands_split,
+    keypoint_box,
+    read_egohands,
+)
 from .loop import TrainConfig, fit
 
 DEFAULT_INPUT = (192, 256)

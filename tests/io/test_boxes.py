@@ -10,9 +10,19 @@ import numpy as np
 import pytest
 
 from gesturekit.errors import DataFormatError
-from gesturekit.io.boxes import (HAND_MID, read_boxes, read_coco_boxes, read_egohands_csv, read_open_images_csv,
-                                 read_voc, read_yolo_boxes, write_coco_boxes, write_egohands_csv,
-                                 write_open_images_csv, write_voc, write_yolo_boxes)
+from gesturekit.io.boxes import (
+    HAND_MID,
+    read_boxes,
+    read_egohands_csv,
+    read_open_images_csv,
+    read_voc,
+    read_yolo_boxes,
+    write_coco_boxes,
+    write_egohands_csv,
+    write_open_images_csv,
+    write_voc,
+    write_yolo_boxes,
+)
 from gesturekit.io.sample import Sample
 
 

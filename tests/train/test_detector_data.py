@@ -7,9 +7,15 @@ import pytest
 
 pytest.importorskip("torch")
 
-from gesturekit.geometry import hand_angle  # noqa: E402
-from gesturekit.train.detector_data import (BOX_MARGIN, TILE_NEG_WEIGHT, DetectionScenes,  # noqa: E402
-                                            egohands_split, keypoint_box, make_targets)
+from gesturekit.geometry import hand_angle
+from gesturekit.train.detector_data import (
+    BOX_MARGIN,
+    TILE_NEG_WEIGHT,
+    DetectionScenes,
+    egohands_split,
+    keypoint_box,
+    make_targets,
+)
 
 
 def _hand_photo(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
