@@ -3,7 +3,7 @@
 set -euo pipefail
 for arch in kpnet_simcc kpnet_coord; do
   gesturekit train keypoints --data ../shared/data/hands26k/train --val ../shared/data/hands26k/val \
-    --arch "$arch" --train-limit 3000 --val-limit 500 --epochs 8 --lr 4e-3 --threads 1 --workers 0 \
+    --arch "$arch" --train-limit 2000 --val-limit 500 --epochs 6 --lr 4e-3 --threads 1 --workers 0 \
     --out "runs/heads/$arch"
 done
 python - <<'PY'

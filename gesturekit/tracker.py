@@ -63,7 +63,7 @@ class TrackerOptions:
     keypoint_model: str | Path | None = None    # None: models/keypoints.onnx
     handedness_model: str | Path | None = None  # None: models/handedness.npz ("" turns handedness off)
     crop_scale: float = CROP_SCALE          # tracking crop side / longer side of the keypoint box
-    detector_crop_ratio: float = 1.25       # crop side / longer side of a detector box
+    detector_crop_ratio: float = 1.27       # crop side / longer side of a detector box (measured, DETECTOR_CARD)
     detect_interval: int = 5                # frames between detector runs while some hands are followed
     overlap_iou: float = 0.3                # a detection overlapping a track by more is ignored
     static_refine: bool = True              # static mode: second pass on an upright keypoint crop

@@ -205,7 +205,7 @@ class DetectionScenes:
         sw, sh = W // self.stride, H // self.stride
         weight = np.ones((sh, sw), np.float32)
         u = rng.random()
-        if self.ego is not None and u < 0.6:
+        if self.ego is not None and u < 0.5:
             k = int(rng.integers(len(self.ego["images"])))
             frame, fb = self.ego["images"][k], self.ego["boxes"][k]
             fh, fw = frame.shape[:2]
@@ -228,7 +228,7 @@ class DetectionScenes:
                 elif vis > 0:  # cut off or tiny: neither hand nor background
                     self._ignore(weight, c)
             return img, keep, weight
-        if u < 0.8:
+        if u < 0.85:  # big single hands are what webcams close up and hands26k val look like
             k = int(rng.integers(len(self.hands["images"])))
             return self._single_photo(rng, k, weight)
         img = np.empty((H, W, 3), np.uint8)
