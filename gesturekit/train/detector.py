@@ -19,7 +19,7 @@ from .detector_data import (
     keypoint_box,
     read_egohands,
 )
-from .loop import TrainConfig, fit
+from .loop import TrainConfig, fit, warm_start
 
 DEFAULT_INPUT = (192, 256)
 
@@ -114,16 +114,9 @@ def train_detector(hands: str | Path, egohands: str | Path | None = None, hands_
     train_set = DetectionScenes(hands_c, ego_train, scenes_per_epoch, canvas, cfg.seed)
     model = create_model(arch, input_size=list(input_size), width=width)
     if init is not None:
-        state = torch.load(init, map_location="cpu", weights_only=True)["model"]
-        if arch == "handdet_kp" and not any(k.startswith("lateral.") for k in state):
-            # a keypoint checkpoint: take its backbone only
-            state = {k: v for k, v in state.items() if k.startswith("backbone.")}
-            missing = [k for k in model.state_dict() if k.startswith("backbone.") and k not in state]
-            if missing or not state:
-                raise ValueError(f"init: {init} has no keypoint backbone matching {arch} (missing {missing[:3]})")
-            model.load_state_dict(state, strict=False)
-        else:
-            model.load_state_dict(state)
+        # a keypoint checkpoint lends its backbone; a detector checkpoint lends everything
+        n = warm_start(model, init)
+        print(f"init: {n} tensors from {init}")
 
     def loss_fn(m, batch):
         x, *t = batch

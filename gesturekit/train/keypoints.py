@@ -13,7 +13,7 @@ from ..nn import create_model
 from .cache import build_cache
 from .keypoint_data import KeypointCrops
 from .losses import keypoint_loss
-from .loop import TrainConfig, fit
+from .loop import TrainConfig, fit, warm_start
 from .metrics import keypoint_metrics
 from ..augment import AugmentOptions
 
@@ -42,11 +42,14 @@ def evaluate_crops(model, dataset: KeypointCrops) -> dict[str, float]:
 def train_keypoints(data: str | Path, val: str | Path | None = None, layout: KeypointLayout = HAND_21,
                     arch: str = "kpnet_simcc", input_size: int = 128, cfg: TrainConfig | None = None,
                     val_limit: int | None = 1000, train_limit: int | None = None,
-                    augment: AugmentOptions | None = None, repeat: int = 1) -> Path:
+                    augment: AugmentOptions | None = None, repeat: int = 1,
+                    init: str | Path | None = None) -> Path:
     """Train on a YOLO-pose, COCO or CSV folder; returns the path of the best checkpoint.
 
     ``val`` None holds out a seeded 10% of ``data``. ``repeat`` draws each image
-    several times per epoch (small data sets).
+    several times per epoch (small data sets). ``init`` warm-starts from a checkpoint
+    (e.g. the shipped ``models/keypoints.pt``): every tensor whose shape fits is copied, so a
+    new layout keeps the backbone and relearns only the point-specific head.
     """
     cfg = cfg or TrainConfig()
     train_samples = read_keypoints(data)
@@ -72,6 +75,8 @@ def train_keypoints(data: str | Path, val: str | Path | None = None, layout: Key
     val_set = KeypointCrops(val_cache, layout, input_size, None, cfg.seed, source_layout=src_layout)
     model = create_model(arch, num_points=layout.num_points, input_size=input_size)
     model.layout = layout
+    if init is not None:
+        print(f"init: {warm_start(model, init)} tensors from {init}")
 
     def loss_fn(m, batch):
         x, xy, w = batch

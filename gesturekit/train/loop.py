@@ -178,3 +178,17 @@ def fit(model: torch.nn.Module, train_set, loss_fn: Callable, evaluate: Callable
         plot_curves(history, out / "curves.png")
         (out / "history.json").write_text(json.dumps(history, indent=1))
     return history
+
+
+def warm_start(model: torch.nn.Module, checkpoint: str | Path, prefixes: tuple[str, ...] = ("",)) -> int:
+    """Copy every tensor of ``checkpoint`` whose name starts with one of ``prefixes`` and whose shape
+    matches ``model``'s; returns how many were copied (ValueError when none is)."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state = state.get("model", state)
+    own = model.state_dict()
+    take = {k: v for k, v in state.items()
+            if k.startswith(prefixes) and k in own and own[k].shape == v.shape}
+    if not take:
+        raise ValueError(f"init: {checkpoint} has no tensors matching {type(model).__name__} {prefixes}")
+    model.load_state_dict(take, strict=False)
+    return len(take)
