@@ -359,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
 
             r = best["b_e2e_mlp"]
             save_confusion_png(last.confusion, last.classes, a.confusion,
-                               f"our keypoints → MLP, held out ({r['rows']} crops): macro {r['macro_accuracy']:.3f}")
+                               f"{Path(a.model).name} keypoints → MLP, held out ({r['rows']} crops): "
+                               f"macro {r['macro_accuracy']:.3f}")
         if a.save_model:
             last.model.meta.update({"keypoint_model": Path(a.model).name, "keypoint_model_sha256_12":
                                     out["model_sha256_12"], "first_pass_ratio": best["ratio"],
