@@ -160,7 +160,7 @@ def fit(model: torch.nn.Module, train_set, loss_fn: Callable, evaluate: Callable
             loss.backward()
             opt.step()
             sched.step()
-            total, n = total + float(loss), n + 1
+            total, n = total + loss.item(), n + 1
             bar.set_postfix(loss=f"{total / n:.4f}", refresh=False)
         model.eval()
         with torch.no_grad():
