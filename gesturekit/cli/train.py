@@ -12,7 +12,7 @@ def add_commands(sub) -> None:
     what = p.add_subparsers(dest="what", required=True)
 
     k = what.add_parser("keypoints", help="train a keypoint regressor on YOLO-pose, COCO or CSV data")
-    k.add_argument("--data", required=True, help="training folder")
+    k.add_argument("--data", required=True, nargs="+", help="training folder(s) or label file(s)")
     k.add_argument("--val", help="validation folder (default: 10%% of --data)")
     k.add_argument("--layout", default="hand21", help="layout name (hand21, hand12) or a layout .json")
     k.add_argument("--arch", default="kpnet_simcc")
@@ -20,7 +20,7 @@ def add_commands(sub) -> None:
     k.add_argument("--epochs", type=int, default=30)
     k.add_argument("--batch-size", type=int, default=64)
     k.add_argument("--lr", type=float, help="peak learning rate (default: learning-rate finder)")
-    k.add_argument("--train-limit", type=int, help="use only this many training images (seeded)")
+    k.add_argument("--train-limit", type=int, help="use only this many images of each --data (seeded)")
     k.add_argument("--val-limit", type=int, default=1000)
     k.add_argument("--repeat", type=int, default=1, help="draws per image per epoch")
     k.add_argument("--heavy-augment", action="store_true", help="stronger augmentation for tiny data sets")

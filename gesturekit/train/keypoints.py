@@ -39,12 +39,14 @@ def evaluate_crops(model, dataset: KeypointCrops) -> dict[str, float]:
     return keypoint_metrics(pred, gt, vis, crop_size=dataset.size)
 
 
-def train_keypoints(data: str | Path, val: str | Path | None = None, layout: KeypointLayout = HAND_21,
+def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None = None, layout: KeypointLayout = HAND_21,
                     arch: str = "kpnet_simcc", input_size: int = 128, cfg: TrainConfig | None = None,
                     val_limit: int | None = 1000, train_limit: int | None = None,
                     augment: AugmentOptions | None = None, repeat: int = 1,
                     init: str | Path | None = None) -> Path:
-    """Train on a YOLO-pose, COCO or CSV folder; returns the path of the best checkpoint.
+    """Train on YOLO-pose, COCO or CSV data (one path or several, concatenated); returns the best checkpoint.
+
+    ``train_limit`` caps the images taken from each path (seeded).
 
     ``val`` None holds out a seeded 10% of ``data``. ``repeat`` draws each image
     several times per epoch (small data sets). ``init`` warm-starts from a checkpoint
@@ -52,13 +54,16 @@ def train_keypoints(data: str | Path, val: str | Path | None = None, layout: Key
     new layout keeps the backbone and relearns only the point-specific head.
     """
     cfg = cfg or TrainConfig()
-    train_samples = read_keypoints(data)
+    rng = np.random.default_rng(cfg.seed)
+    train_samples = []
+    for path in [data] if isinstance(data, (str, Path)) else list(data):
+        part = read_keypoints(path)
+        if train_limit and len(part) > train_limit:
+            part = [part[i] for i in sorted(rng.permutation(len(part))[:train_limit])]
+        train_samples += part
     src_layout = HAND_21 if train_samples[0].keypoints.shape[1] == 21 else layout
     if src_layout is not layout and layout.from_hand21 is None:
         layout.check(train_samples[0].keypoints[0], str(data))
-    rng = np.random.default_rng(cfg.seed)
-    if train_limit:
-        train_samples = [train_samples[i] for i in sorted(rng.permutation(len(train_samples))[:train_limit])]
     if val is None:
         order = rng.permutation(len(train_samples))
         n_val = max(1, len(order) // 10)
