@@ -47,7 +47,7 @@ class TrackerOptions:
     """Settings of :class:`HandTracker` (validated; a bad value raises ValueError naming the field)."""
 
     max_hands: int = 2
-    min_detection_confidence: float = 0.5   # detector score needed to start a hand
+    min_detection_confidence: float = 0.2   # detector score needed to start a hand (scores run low: DETECTOR_CARD)
     min_tracking_confidence: float = 0.2    # mean keypoint confidence below which a track is lost
     # (measured on a 3-epoch checkpoint: hand crops median 0.31, p10 0.14; background p90 0.13;
     #  re-measure with `python bench/bench_tracker.py --conf-study` when the model changes)
