@@ -97,7 +97,7 @@ def _plot(path: Path, hand_xy: np.ndarray, ptr_xy: np.ndarray, screen, title: st
     ax.set_aspect("equal")
     ax.set_xlabel("screen x (px)")
     ax.set_ylabel("screen y (px)")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title.replace(", presses", "\npresses"), fontsize=9)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,7 +153,7 @@ def test_real_clip_pointer_follows_hand(xvfb, mouse_location, clip, tmp_path):
     releases = {b: backend.count("release", b) for b in ("left", "right", "middle")}
     summary = (f"{clip.name}: {n} frames, hand in {share:.0%}, corr x {cx:.3f} y {cy:.3f}, "
                f"presses {sum(presses.values())} releases {sum(releases.values())}, "
-               f"{ms_per_frame:.1f} ms/frame")
+               f"{ms_per_frame:.1f} ms/frame, {len(checks)} xdotool checks")
     print(summary)
 
     hand_xy, ptr_xy = r[ok][:, 2:4], r[ok][:, 4:6]
