@@ -179,9 +179,8 @@ class DesktopController:
         for h in hands:
             if h.handedness == self.config.pointer_hand:
                 return h
-        if any(h.handedness is not None for h in hands):
-            # Only the other hand is visible: it is not the pointer hand.
-            return None
+        # Side only chooses between hands: a lone hand points whatever side it was read as,
+        # because a misread side must not freeze the pointer.
         return hands[0]
 
     def update(self, hands: Hands) -> tuple[int, int] | None:

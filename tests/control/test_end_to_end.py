@@ -111,10 +111,7 @@ def test_real_clip_pointer_follows_hand(xvfb, mouse_location, clip, tmp_path):
     from gesturekit.control.config import MouseConfig, SafetyConfig
     from gesturekit.tracker import TrackerOptions
 
-    # min_detection_confidence 0.3: the shipped detector scores these phone clips
-    # 0.3-0.45 (DETECTOR_CARD: under-trained), under the 0.5 default. Handedness off:
-    # on this clip the side flips mid-way and the controller ignores a lone "left" hand.
-    opts = TrackerOptions(threads=1, max_hands=1, min_detection_confidence=0.3, handedness_model="")
+    opts = TrackerOptions(threads=1, max_hands=1)  # shipped defaults otherwise
     # Whole frame as the active region and no acceleration: the pointer is then an
     # affine (mirrored) image of the filtered hand point, which is what we check.
     cfg = ControlConfig(mouse=MouseConfig(region=(0.0, 0.0, 1.0, 1.0), acceleration=0.0),
