@@ -21,16 +21,17 @@ def _tracker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--threads", type=int)
     p.add_argument("--max-hands", type=int, default=2)
-    p.add_argument("--min-detection-confidence", type=float, default=0.5)
+    p.add_argument("--min-detection-confidence", type=float, help="default: TrackerOptions")
     p.add_argument("--crop-ratio", type=float, help="crop side / detector box side (default: TrackerOptions)")
 
 
 def _make_tracker(args: argparse.Namespace, **extra):
     from ..tracker import HandTracker, TrackerOptions
 
-    kw = dict(max_hands=args.max_hands, min_detection_confidence=args.min_detection_confidence,
-              detector_model=args.detector, keypoint_model=args.keypoints, backend=args.backend,
-              device=args.device, threads=args.threads, **extra)
+    kw = dict(max_hands=args.max_hands, detector_model=args.detector, keypoint_model=args.keypoints,
+              backend=args.backend, device=args.device, threads=args.threads, **extra)
+    if args.min_detection_confidence is not None:
+        kw["min_detection_confidence"] = args.min_detection_confidence
     if args.crop_ratio:
         kw["detector_crop_ratio"] = args.crop_ratio
     return HandTracker(TrackerOptions(**kw))

@@ -24,7 +24,9 @@ from .mlp import GestureMLP
 from .rules import RuleClassifier
 
 # shipped in models/ (found through runtime.default_model: GESTUREKIT_MODELS overrides the folder)
-BUILTIN_MODEL = "gesture_mlp.npz"
+# Trained on our own keypoint model's points (what the tracker feeds it); gesture_mlp.npz is the
+# same MLP trained on MediaPipe's points, for users who bring those.
+BUILTIN_MODEL = "gesture_mlp_e2e.npz"
 BUILTIN_HISTORY_MODEL = "point_history.npz"
 MODES = ("mlp", "rules", "both")
 
