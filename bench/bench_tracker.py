@@ -38,20 +38,10 @@ res = []
 with mp.solutions.hands.Hands(static_image_mode=cfg["static"], max_num_hands=cfg["max_hands"],
                               model_complexity=cfg["complexity"], min_detection_confidence=0.5,
                               min_tracking_confidence=0.5) as hands:
-    def frames():
-        if cfg.get("video"):
-            cap = cv2.VideoCapture(cfg["video"])
-            n = 0
-            while n < cfg["limit"]:
-                ok, f = cap.read()
-                if not ok:
-                    break
-                n += 1
-                yield f
-        else:
-            for p in cfg["images"]:
-                yield cv2.imread(p)
-    for f in frames():
+    # The frames come decoded by the caller: OpenCV versions disagree on a video's rotation
+    # metadata, and both sides must see the same pixels.
+    for f in np.load(cfg["frames"], mmap_mode="r"):
+        f = np.ascontiguousarray(f)
         h, w = f.shape[:2]
         rgb = cv2.cvtColor(f, cv2.COLOR_BGR2RGB)
         t = time.perf_counter()
@@ -172,11 +162,13 @@ def main() -> int:
         print(f"no data under {DATA}", file=sys.stderr)
         return 2
     rows: dict[str, dict] = {}
-    sets = [(v.name, "tracking", {"video": str(v), "limit": a.limit}, read_video(v, a.limit)) for v in videos]
-    sets.append(("hands26k/val", "detect-every-frame", {"images": [str(p) for p in val]},
-                 [cv2.imread(str(p)) for p in val]))
-    for name, mode, src, frames in sets:
+    sets = [(v.name, "tracking", read_video(v, a.limit)) for v in videos]
+    sets.append(("hands26k/val", "detect-every-frame", [cv2.imread(str(p)) for p in val]))
+    tmp = Path(tempfile.mkdtemp())
+    for name, mode, frames in sets:
         static = mode != "tracking"
+        np.save(tmp / "frames.npy", np.stack(frames))
+        src = {"frames": str(tmp / "frames.npy")}
         gk = run_gesturekit(tracker, frames, static)
         row = {"mode": mode, "gesturekit": summary(gk)}
         for c, label in ((0, "mediapipe_lite"), (1, "mediapipe_full")):
