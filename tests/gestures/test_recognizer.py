@@ -128,7 +128,10 @@ def test_mlp_mode_on_kinivi_rows(shared_data, make_hand):
 
 def test_mlp_thumbs_follow_the_image_up(shared_data):
     s = read_samples(shared_data / "hagrid12" / "keypoints_mediapipe.csv")
-    rec = GestureRecognizer(GestureOptions(mode="mlp"))
+    # MediaPipe points in, so the MLP trained on MediaPipe points (the default one learned ours)
+    from gesturekit.runtime import default_model
+
+    rec = GestureRecognizer(GestureOptions(mode="mlp", model_path=default_model("gesture_mlp.npz")))
     rows = np.flatnonzero(s.labels == "thumbs_up")[:30]
     up = [rec.recognize(s.keypoints[i], s.handedness[i]).name for i in rows]
     centre = s.keypoints[rows].mean(1, keepdims=True)
