@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def _one(model: str, backend: str, threads: int) -> dict:
     import numpy as np
-
     from common import peak_rss_mb, time_calls
+
     from gesturekit.runtime import Runner
 
     path = f"{model}.onnx" if backend == "onnx" else f"{model}.pt"

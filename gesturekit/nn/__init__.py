@@ -5,9 +5,8 @@ Every model returns a dict of tensors from ``forward(images)``, images being
 ``(B, 3, H, W)`` float RGB in 0..1.
 """
 
-from .registry import create_model, list_models, register_model
-
-from . import keypoint_net as _keypoint_net  # noqa: F401  (registers models)
 from . import detector_net as _detector_net  # noqa: F401  (registers models)
+from . import keypoint_net as _keypoint_net  # noqa: F401  (registers models)
+from .registry import create_model, list_models, register_model
 
 __all__ = ["create_model", "list_models", "register_model"]

@@ -92,7 +92,6 @@ def build_cache(samples: list[Sample], cache_dir: str | Path | None = None, size
     with ThreadPoolExecutor(threads) as ex:
         list(tqdm(ex.map(work, range(len(items))), total=len(items), desc="caching", unit="img"))
     images.flush()
-    del images
     tmp.rename(cache_dir / "images.npy")
     np.save(cache_dir / "keypoints.npy", kps)
     np.save(cache_dir / "visible.npy", vis)

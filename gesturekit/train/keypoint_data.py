@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..augment import AugmentOptions, pixel_pipeline
-from ..geometry import MIDDLE_MCP, WRIST, Crop, apply_affine, compose, crop_from_keypoints, flip_matrix, hand_angle
+from ..geometry import (
+    MIDDLE_MCP,
+    WRIST,
+    Crop,
+    apply_affine,
+    compose,
+    crop_from_keypoints,
+    flip_matrix,
+    hand_angle,
+)
 from ..landmarks import CROP_SCALE  # one constant shared with the tracker
 from ..layouts import HAND_21, KeypointLayout
 

@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..augment import AugmentOptions
 from ..io import read_keypoints
 from ..layouts import HAND_21, KeypointLayout
 from ..nn import create_model
 from .cache import build_cache
 from .keypoint_data import KeypointCrops
-from .losses import keypoint_loss
 from .loop import TrainConfig, fit, warm_start
+from .losses import keypoint_loss
 from .metrics import keypoint_metrics
-from ..augment import AugmentOptions
 
 
 def predict_crops(model: torch.nn.Module, dataset: KeypointCrops, batch_size: int = 128):
