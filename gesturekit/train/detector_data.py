@@ -93,7 +93,6 @@ def _decode_all(paths: list[Path], shape: tuple[int, int], out: Path, threads: i
     with ThreadPoolExecutor(threads) as ex:
         list(ex.map(work, range(len(paths))))
     arr.flush()
-    del arr
     tmp.rename(out)
 
 
