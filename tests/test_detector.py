@@ -205,3 +205,17 @@ def test_tf_missing_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(ImportError, match=r"gesturekit\[tf\]"):
         TFSavedModelDetector(tmp_path)
+
+
+def test_eval_detector_cli_on_both_layouts(shared_data, capsys):
+    import json
+
+    from gesturekit.cli import main
+
+    assert main(["eval", "detector", "--data", str(shared_data / "egohands"), "--split", "val",
+                 "--limit", "3", "--json"]) == 0
+    ego = json.loads(capsys.readouterr().out)
+    assert ego["images"] == 3 and 0.0 <= ego["ap50"] <= 1.0
+    assert main(["eval", "detector", "--data", str(shared_data / "hands26k" / "val"), "--limit", "3",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["images"] == 3

@@ -68,12 +68,9 @@ def add_eval_subcommand(what) -> None:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    import cv2
     import numpy as np
 
     from ..detector import DetectorOptions, HandDetector, detection_metrics, found_rate
-    from ..errors import DataFormatError
-
     data = Path(args.data)
     opts = {"threads": args.threads}
     if args.model:
@@ -85,13 +82,8 @@ def _eval(args: argparse.Namespace) -> int:
 
         samples = read_yolo_pose(data, num_points=None)[: args.limit]
         det = HandDetector(DetectorOptions(**opts))  # the runtime default threshold
-        preds, gts = [], []
-        for s in samples:
-            img = cv2.imread(str(s.image), cv2.IMREAD_COLOR)
-            if img is None:
-                raise DataFormatError(f"{s.image}: cannot decode image")
-            preds.append(det.detect(img))
-            gts.append(np.stack([keypoint_box(k) for k in s.keypoints]))
+        preds = _detect_all(det, samples)
+        gts = [np.stack([keypoint_box(k) for k in s.keypoints]) for s in samples]
         res = {"found@0.5": round(found_rate(preds, gts), 4), "images": len(samples),
                "boxes": int(sum(len(g) for g in gts))}
     else:
@@ -106,13 +98,7 @@ def _eval(args: argparse.Namespace) -> int:
             samples = [s for s in samples if Path(s.image).name in keep]
         samples = samples[: args.limit]
         det = HandDetector(DetectorOptions(**opts, score_threshold=args.score_threshold, max_hands=20))
-        preds, gts = [], []
-        for s in samples:
-            img = cv2.imread(str(s.image), cv2.IMREAD_COLOR)
-            if img is None:
-                raise DataFormatError(f"{s.image}: cannot decode image")
-            preds.append(det.detect(img))
-            gts.append(s.boxes)
+        preds, gts = _detect_all(det, samples), [s.boxes for s in samples]
         res = {**detection_metrics(preds, gts), "images": len(samples), "boxes": int(sum(len(g) for g in gts))}
     if args.json:
         print(json.dumps(res))
@@ -121,3 +107,18 @@ def _eval(args: argparse.Namespace) -> int:
             print(f"{k:>12}: {v}")
     sys.stdout.flush()
     return 0
+
+
+def _detect_all(det, samples) -> list:
+    """Detections for every sample's image (a clear error for one that cannot be decoded)."""
+    import cv2
+
+    from ..errors import DataFormatError
+
+    out = []
+    for s in samples:
+        img = cv2.imread(str(s.image), cv2.IMREAD_COLOR)
+        if img is None:
+            raise DataFormatError(f"{s.image}: cannot decode image")
+        out.append(det.detect(img))
+    return out

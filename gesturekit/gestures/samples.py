@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError
+from ..io.sample import finite_floats
 
 log = logging.getLogger(__name__)
 
@@ -86,16 +87,6 @@ def _lines(path: Path):
                 yield no, text, terminated
 
 
-def _floats(path: Path, no: int, cells: list[str], what: str) -> np.ndarray:
-    try:
-        v = np.array([float(c) for c in cells], np.float64)
-    except ValueError as e:
-        raise DataFormatError(f"{path}:{no}: {what}: {e}") from None
-    if not np.isfinite(v).all():
-        raise DataFormatError(f"{path}:{no}: {what}: NaN or inf")
-    return v
-
-
 def read_samples(path: str | Path, labels: str | Path | None = None) -> SampleSet:
     """Read a gesturekit, kinivi or HaGRID keypoint CSV (see module docstring).
 
@@ -138,11 +129,11 @@ def read_samples(path: str | Path, labels: str | Path | None = None) -> SampleSe
                 hand = cells[1].strip().lower() or None
                 if hand not in (None, "left", "right"):
                     raise DataFormatError(f"{path}:{no}: handedness {cells[1]!r}, expected left/right/empty")
-                xy = _floats(path, no, cells[2:], "keypoints")
+                xy = finite_floats(path, no, cells[2:], "keypoints")
             elif kind == "hagrid":
                 label = HAGRID_NAMES.get(cells[0].split("/")[0], cells[0].split("/")[0])
                 hand = cells[3].strip().lower() or None
-                xy = _floats(path, no, cells[5:], "keypoints")
+                xy = finite_floats(path, no, cells[5:], "keypoints")
             else:
                 cls = cells[0].strip()
                 if not cls.isdigit():
@@ -152,7 +143,7 @@ def read_samples(path: str | Path, labels: str | Path | None = None) -> SampleSe
                     raise DataFormatError(f"{path}:{no}: class {k} but {labels} names {len(names)} classes")
                 label = names[k] if names is not None else str(k)
                 hand = None
-                xy = _floats(path, no, cells[1:], "keypoints")
+                xy = finite_floats(path, no, cells[1:], "keypoints")
         except DataFormatError:
             if no == last_no and not terminated:
                 log.warning("%s:%d: skipping an incomplete last line (interrupted recording?)", path, no)
@@ -186,7 +177,7 @@ def read_point_history(path: str | Path, labels: str | Path | None = None
         k = int(cells[0])
         if names is not None and k >= len(names):
             raise DataFormatError(f"{path}:{no}: class {k} but {labels} names {len(names)} classes")
-        xs.append(_floats(path, no, cells[1:], "history").reshape(16, 2))
+        xs.append(finite_floats(path, no, cells[1:], "history").reshape(16, 2))
         ys.append(names[k] if names is not None else str(k))
     if not ys:
         raise DataFormatError(f"{path}: no samples")

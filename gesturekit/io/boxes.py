@@ -15,23 +15,13 @@ from xml.etree import ElementTree as ET
 import numpy as np
 
 from ..errors import DataFormatError
-from .sample import Sample
+from .sample import Sample, finite_floats
 from .yolo_pose import IMAGE_EXTS, image_size
 
 HAND_MID = "/m/0k65p"          # Open Images' machine id for "Human hand"
 HAND_NAME = "Human hand"
 EGO_HEADER = ["image", "width", "height", "label", "xmin", "ymin", "xmax", "ymax"]
 OI_COLUMNS = ["ImageID", "LabelName", "XMin", "XMax", "YMin", "YMax"]
-
-
-def _num(path, line, values):
-    try:
-        v = np.array([float(x) for x in values], np.float64)
-    except ValueError as e:
-        raise DataFormatError(f"{path}:{line}: non-numeric value ({e})") from None
-    if not np.isfinite(v).all():
-        raise DataFormatError(f"{path}:{line}: NaN or infinite value")
-    return v
 
 
 def _check_box(path, line, b):
@@ -65,7 +55,7 @@ def read_egohands_csv(path: str | Path) -> list[Sample]:
                 continue
             if len(row) != 8:
                 raise DataFormatError(f"{path}:{ln}: {len(row)} fields, expected 8")
-            v = _num(path, ln, row[1:3] + row[4:8])
+            v = finite_floats(path, ln, row[1:3] + row[4:8])
             _check_box(path, ln, v[2:])
             img = path.parent / "images" / row[0]
             r = rows.setdefault(row[0], {"image": img, "w": v[0], "h": v[1], "boxes": [], "labels": []})
@@ -103,7 +93,7 @@ def read_open_images_csv(path: str | Path, image_dir: str | Path | None = None,
         for ln, row in enumerate(reader, 2):
             if row["LabelName"] not in labels:
                 continue
-            v = _num(path, ln, [row[c] for c in ("XMin", "YMin", "XMax", "YMax")])
+            v = finite_floats(path, ln, [row[c] for c in ("XMin", "YMin", "XMax", "YMax")])
             if (v < -0.01).any() or (v > 1.01).any():
                 raise DataFormatError(f"{path}:{ln}: coordinates must be normalised to 0..1, got {list(v)}")
             _check_box(path, ln, v)
@@ -156,7 +146,7 @@ def read_coco_boxes(path: str | Path, image_dir: str | Path | None = None) -> li
         bb = a.get("bbox")
         if not isinstance(bb, list) or len(bb) != 4:
             raise DataFormatError(f"{where}: bbox must be [x, y, w, h], got {bb!r}")
-        v = _num(where, "bbox", bb)
+        v = finite_floats(where, "bbox", bb)
         if v[2] < 0 or v[3] < 0:
             raise DataFormatError(f"{where}: negative bbox size {bb}")
         rows[a["image_id"]]["boxes"].append([v[0], v[1], v[0] + v[2], v[1] + v[3]])
@@ -202,7 +192,7 @@ def read_voc(path: str | Path) -> list[Sample]:
             vals = [bb.findtext(k) if bb is not None else None for k in ("xmin", "ymin", "xmax", "ymax")]
             if None in vals:
                 raise DataFormatError(f"{f}: object {obj.findtext('name')!r} has no complete <bndbox>")
-            v = _num(f, "bndbox", vals)
+            v = finite_floats(f, "bndbox", vals)
             _check_box(f, "bndbox", v)
             boxes.append(v.tolist())
             labels.append(obj.findtext("name") or "hand")
@@ -256,7 +246,7 @@ def read_yolo_boxes(root: str | Path) -> list[Sample]:
                 continue
             if len(vals) < 5:
                 raise DataFormatError(f"{lbl}:{ln}: {len(vals)} values, expected class cx cy w h")
-            v = _num(lbl, ln, vals[:5])
+            v = finite_floats(lbl, ln, vals[:5])
             if w is None:
                 w, h = image_size(img)
             cx, cy, bw, bh = v[1:]

@@ -25,6 +25,20 @@ class Sample:
     labels: list[str] = field(default_factory=list)
 
 
+def finite_floats(path, line: int, cells, what: str = "") -> np.ndarray:
+    """Numbers of one annotation line, or a DataFormatError naming ``path:line``."""
+    from ..errors import DataFormatError
+
+    where = f"{path}:{line}: " + (f"{what}: " if what else "")
+    try:
+        v = np.array([float(c) for c in cells], np.float64)
+    except ValueError as e:
+        raise DataFormatError(f"{where}non-numeric value ({e})") from None
+    if not np.isfinite(v).all():
+        raise DataFormatError(f"{where}NaN or infinite value")
+    return v
+
+
 def boxes_from_keypoints(kp: np.ndarray, vis: np.ndarray | None = None) -> np.ndarray:
     """Tight (N, 4) boxes around each object's (visible) points."""
     out = np.zeros((len(kp), 4), np.float32)

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from ..errors import DataFormatError
-from .sample import Sample
+from .sample import Sample, finite_floats
 
 IMAGE_EXTS = (".webp", ".jpg", ".jpeg", ".png", ".bmp")
 
@@ -62,12 +62,7 @@ def read_yolo_pose(root: str | Path, num_points: int | None = 21, limit: int | N
             if n <= 0 or n % 3 or (num_points is not None and k != num_points):
                 want = f"5 + 3×{num_points} = {5 + 3 * num_points}" if num_points else "5 + 3×K"
                 raise DataFormatError(f"{lbl}:{ln}: {len(vals)} values, expected {want}")
-            try:
-                v = np.array(vals, np.float64)
-            except ValueError as e:
-                raise DataFormatError(f"{lbl}:{ln}: non-numeric value ({e})") from e
-            if not np.isfinite(v).all():
-                raise DataFormatError(f"{lbl}:{ln}: NaN or infinite value")
+            v = finite_floats(lbl, ln, vals)
             cx, cy, bw, bh = v[1:5]
             boxes.append([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h])
             p = v[5:].reshape(k, 3)
