@@ -118,12 +118,12 @@ def conf_study(keypoints: str | None, n: int, threads: int) -> dict:
     ``TrackerOptions.min_tracking_confidence`` for a given keypoint model."""
     sys.path.insert(0, str(ROOT))
     from gesturekit.geometry import Crop, crop_from_keypoints
-    from gesturekit.io import read_yolo_pose
+    from gesturekit.io import read_yolo_pose, seeded_subset
     from gesturekit.landmarks import LandmarkRegressor
 
     samples = read_yolo_pose(DATA / "hands26k" / "val", sizes=(224, 224))
+    samples = seeded_subset(samples, n, 0)
     rng = np.random.default_rng(0)
-    samples = [samples[i] for i in sorted(rng.permutation(len(samples))[:n])]
     reg = LandmarkRegressor(keypoints, threads=threads)
     out: dict[str, list[float]] = {"hand": [], "beside_hand": [], "noise": []}
     for s in samples:

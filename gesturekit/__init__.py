@@ -35,7 +35,7 @@ _EXPORTS = {
     "GestureKitError": "errors", "ModelFileError": "errors", "DataFormatError": "errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str):

@@ -83,6 +83,20 @@ def test_letterbox_and_decode_map_back_to_frame_pixels():
     assert len(d) == 2 and d.boxes[1, 1] == 0.0
 
 
+@pytest.mark.parametrize("h, w", [(480, 640), (721, 1281), (100, 90)])
+def test_letterbox_pixels_match_an_area_resize(h, w):
+    # the fast path (2× area steps + one linear step) must keep the geometry of a plain area resize
+    rng = np.random.default_rng(0)
+    frame = cv2.GaussianBlur(rng.integers(0, 255, (h, w, 3), dtype=np.uint8), (0, 0), 3)
+    cv2.circle(frame, (w // 3, h // 2), max(3, h // 10), (255, 255, 255), -1)
+    img, s, dx, dy = letterbox(frame, 192, 256)
+    nw, nh = round(w * s), round(h * s)
+    ref = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    got = img[int(dy):int(dy) + nh, int(dx):int(dx) + nw].astype(float)
+    assert np.abs(got - ref).mean() < 2.0
+    assert (img[:int(dy)] == 114).all() and (img[:, :int(dx)] == 114).all()
+
+
 def test_metrics_on_known_cases():
     g = [np.array([[0, 0, 10, 10], [20, 20, 30, 30]], np.float32)]
     perfect = [Detections(g[0].copy(), np.array([0.9, 0.8], np.float32), np.zeros(2, np.float32))]

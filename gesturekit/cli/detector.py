@@ -59,7 +59,8 @@ def add_eval_subcommand(what) -> None:
     e.add_argument("--model", help="detector .onnx or .pt (default: the shipped models/detector.onnx)")
     e.add_argument("--split", choices=["all", "val", "train"], default="all",
                    help="with an EgoHands folder: the fixed 60-frame val split, or the other frames")
-    e.add_argument("--limit", type=int, help="score only the first N images")
+    e.add_argument("--limit", type=int, help="score a seeded subset of this many images")
+    e.add_argument("--seed", type=int, default=0)
     e.add_argument("--threads", type=int, default=2)
     e.add_argument("--score-threshold", type=float, default=0.05,
                    help="low so AP sees the whole precision/recall curve (found@0.5 uses the detector default)")
@@ -77,16 +78,17 @@ def _eval(args: argparse.Namespace) -> int:
         opts["model_path"] = args.model
     if (data / "images").is_dir() and (data / "labels").is_dir():
         # YOLO-pose hand photos: is the labelled hand found (box convention: keypoint box + margin)?
-        from ..io.yolo_pose import read_yolo_pose
+        from ..io import read_yolo_pose, seeded_subset
         from ..train.detector_data import keypoint_box
 
-        samples = read_yolo_pose(data, num_points=None)[: args.limit]
+        samples = seeded_subset(read_yolo_pose(data, num_points=None), args.limit, args.seed)
         det = HandDetector(DetectorOptions(**opts))  # the runtime default threshold
         preds = _detect_all(det, samples)
         gts = [np.stack([keypoint_box(k) for k in s.keypoints]) for s in samples]
         res = {"found@0.5": round(found_rate(preds, gts), 4), "images": len(samples),
                "boxes": int(sum(len(g) for g in gts))}
     else:
+        from ..io import seeded_subset
         from ..io.boxes import read_boxes
 
         samples = read_boxes(data)
@@ -96,7 +98,7 @@ def _eval(args: argparse.Namespace) -> int:
             tr, va = egohands_split([Path(s.image).name for s in samples])
             keep = set(va if args.split == "val" else tr)
             samples = [s for s in samples if Path(s.image).name in keep]
-        samples = samples[: args.limit]
+        samples = seeded_subset(samples, args.limit, args.seed)
         det = HandDetector(DetectorOptions(**opts, score_threshold=args.score_threshold, max_hands=20))
         preds, gts = _detect_all(det, samples), [s.boxes for s in samples]
         res = {**detection_metrics(preds, gts), "images": len(samples), "boxes": int(sum(len(g) for g in gts))}

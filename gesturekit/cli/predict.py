@@ -148,14 +148,11 @@ def evaluate_pipeline(tracker, data: Path, limit: int | None = None, seed: int =
     ``sizes`` (w, h) skips reading image headers when all images share one size."""
     import cv2
 
-    from ..io import read_yolo_pose
+    from ..io import read_yolo_pose, seeded_subset
     from ..io.sample import boxes_from_keypoints
     from ..tracker import iou
 
-    samples = read_yolo_pose(data, sizes=sizes)
-    if limit:
-        rng = np.random.default_rng(seed)
-        samples = [samples[i] for i in sorted(rng.permutation(len(samples))[:limit])]
+    samples = seeded_subset(read_yolo_pose(data, sizes=sizes), limit, seed)
     found = total = 0
     pck_all, pck_found, times = [], [], []
     for s in samples:

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..errors import DataFormatError
 from .coco import coco_layout, is_coco, read_coco, write_coco
 from .points_csv import is_points_json, read_points, sniff_points_csv, write_points_csv
-from .sample import Sample
+from .sample import Sample, seeded_subset
 from .yolo_pose import read_yolo_pose, write_yolo_pose
 
 _LOOKED_FOR = ("a YOLO-pose folder (images/ and labels/), a COCO keypoint .json (or a folder, or its "
@@ -75,5 +75,5 @@ def _classify(f: Path) -> tuple[str | None, object]:
     return None, None
 
 
-__all__ = ["Sample", "coco_layout", "read_coco", "read_keypoints", "read_points", "read_yolo_pose",
+__all__ = ["Sample", "coco_layout", "read_coco", "read_keypoints", "read_points", "read_yolo_pose", "seeded_subset",
            "write_coco", "write_points_csv", "write_yolo_pose"]

@@ -46,3 +46,10 @@ def boxes_from_keypoints(kp: np.ndarray, vis: np.ndarray | None = None) -> np.nd
         p = pts if vis is None or not vis[i].any() else pts[vis[i]]
         out[i] = [p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()]
     return out
+
+
+def seeded_subset(items: list, limit: int | None, seed: int = 0) -> list:
+    """``limit`` items drawn with ``seed``, in their original order (all of them when ``limit`` is None)."""
+    if not limit or limit >= len(items):
+        return list(items)
+    return [items[i] for i in sorted(np.random.default_rng(seed).permutation(len(items))[:limit])]

@@ -193,7 +193,6 @@ class DetectionScenes:
     def __getitem__(self, i: int):
         rng = np.random.default_rng((self.seed, self.epoch, i))
         img, boxes, angles, has_angle, weight = self.scene(rng)
-        H, W = self.canvas
         t = make_targets(boxes, angles, has_angle, weight, self.stride)
         x = cv2.cvtColor(img, cv2.COLOR_BGR2RGB).transpose(2, 0, 1).astype(np.float32) / 255.0
         return (x, *t)
@@ -240,10 +239,16 @@ class DetectionScenes:
         return img, [], weight
 
     def _single_photo(self, rng, k, weight):
-        """One hands26k photo letterboxed (as the detector sees a 224×224 frame) at 0.6–1.0 fill."""
+        """One hands26k photo letterboxed (as the detector sees a 224×224 frame) at 0.6–1.0 fill, or
+        zoomed past the canvas (a webcam close-up) with the hand kept inside."""
         H, W = self.canvas
-        s = min(H, W) / 224 * rng.uniform(0.6, 1.0)
-        dx, dy = rng.uniform(0, W - 224 * s), rng.uniform(0, H - 224 * s)
+        s = min(H, W) / 224 * (rng.uniform(0.6, 1.0) if rng.random() < 0.7 else rng.uniform(1.0, 1.5))
+        kb = self.kp_boxes[k] * s
+        # offsets that keep the photo covering the canvas where it can, and the hand always inside
+        lo_x, hi_x = max(min(0, W - 224 * s), -kb[0]), min(max(0, W - 224 * s), W - kb[2])
+        lo_y, hi_y = max(min(0, H - 224 * s), -kb[1]), min(max(0, H - 224 * s), H - kb[3])
+        dx = rng.uniform(lo_x, hi_x) if lo_x <= hi_x else (W - kb[0] - kb[2]) / 2
+        dy = rng.uniform(lo_y, hi_y) if lo_y <= hi_y else (H - kb[1] - kb[3]) / 2
         M = np.array([[s, 0, dx], [0, s, dy]], np.float32)
         fill = (114, 114, 114) if rng.random() < 0.5 else tuple(int(v) for v in rng.integers(0, 256, 3))
         img = cv2.warpAffine(self.hands["images"][k], M, (W, H), flags=cv2.INTER_AREA, borderValue=fill)
@@ -253,7 +258,7 @@ class DetectionScenes:
 
     def _photo_weight(self, weight, region):
         st = self.stride
-        x1, y1, x2, y2 = [int(round(v / st)) for v in region]
+        x1, y1, x2, y2 = [round(v / st) for v in region]
         weight[max(0, y1):max(0, y2), max(0, x1):max(0, x2)] = np.minimum(
             weight[max(0, y1):max(0, y2), max(0, x1):max(0, x2)], TILE_NEG_WEIGHT)
 

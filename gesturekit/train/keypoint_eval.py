@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from ..geometry import apply_affine
-from ..io import read_keypoints
+from ..io import read_keypoints, seeded_subset
 from ..layouts import HAND_21, KeypointLayout
 from ..runtime import Runner, default_model
 from .cache import build_cache
@@ -27,9 +27,7 @@ def evaluate_keypoint_model(data: str | Path, model: str | Path | None = None, b
     runner = Runner.load(model or default_model("keypoints.onnx"), backend, threads=threads, task="keypoints")
     layout = KeypointLayout.from_dict(runner.meta["layout"]) if runner.meta.get("layout") else HAND_21
     samples = read_keypoints(data)
-    if limit:
-        rng = np.random.default_rng(seed)
-        samples = [samples[i] for i in sorted(rng.permutation(len(samples))[:limit])]
+    samples = seeded_subset(samples, limit, seed)
     cache = build_cache(samples)
     src = HAND_21 if cache["keypoints"].shape[1] == 21 else layout
     ds = KeypointCrops(cache, layout, runner.input_size, None, seed, source_layout=src)

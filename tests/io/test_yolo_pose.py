@@ -63,3 +63,13 @@ def test_reads_real_hands26k(shared_data):
     assert len(samples) == 5
     assert samples[0].keypoints.shape[1:] == (21, 2)
     assert ((samples[0].keypoints >= -20) & (samples[0].keypoints <= 244)).all()
+
+
+def test_seeded_subset_is_reproducible_and_ordered():
+    from gesturekit.io import seeded_subset
+
+    items = list(range(100))
+    a, b = seeded_subset(items, 10, 3), seeded_subset(items, 10, 3)
+    assert a == b and a == sorted(a) and len(set(a)) == 10
+    assert seeded_subset(items, 10, 4) != a
+    assert seeded_subset(items, None) == items and seeded_subset(items, 500) == items
