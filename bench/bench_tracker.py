@@ -4,8 +4,9 @@ MediaPipe runs in its own venv (``--mp-python``, default /work/mpenv/bin/python)
 small worker that prints JSON; gesturekit runs here. For each clip of
 ``/work/shared/data/videos/*.mp4`` (tracking mode: timestamps) and a subset of
 ``hands26k/val`` (detect-every-frame mode: no timestamps) it measures ms per frame
-(median, p90), share of frames with a hand and keypoint agreement (PCK@0.1 of the hand
-box between the two), for MediaPipe model_complexity 0 (lite) and 1 (full).
+(median, p90), share of frames with a hand, hands per frame and keypoint agreement (PCK@0.1
+of the hand box between the two), for MediaPipe model_complexity 0 (lite) and 1 (full).
+EgoHands val frames with their hands painted out (``hand-free``) count false hands.
 
     python bench/bench_tracker.py --limit 150 --threads 1
 
@@ -98,7 +99,31 @@ def summary(res: list[dict]) -> dict:
     ms = np.array([r["ms"] for r in res]) if res else np.zeros(1)
     return {"frames": len(res), "ms_median": round(float(np.median(ms)), 2),
             "ms_p90": round(float(np.percentile(ms, 90)), 2),
-            "share_with_hand": round(float(np.mean([bool(r["kps"]) for r in res])) if res else 0.0, 4)}
+            "share_with_hand": round(float(np.mean([bool(r["kps"]) for r in res])) if res else 0.0, 4),
+            "hands_per_frame": round(float(np.mean([len(r["kps"]) for r in res])) if res else 0.0, 4)}
+
+
+def hand_free_frames(limit: int) -> list[np.ndarray]:
+    """EgoHands val frames with every labelled hand (box grown 20 %) painted over with the frame's
+    blurred mean colour: arms, faces and cards stay, so any hand reported is a false one."""
+    sys.path.insert(0, str(ROOT))
+    from gesturekit.io.boxes import read_boxes
+    from gesturekit.train.detector_data import egohands_split
+
+    samples = read_boxes(DATA / "egohands")
+    _, val = egohands_split([Path(s.image).name for s in samples])
+    keep = set(val)
+    out = []
+    for s in [s for s in samples if Path(s.image).name in keep][:limit]:
+        f = cv2.imread(str(s.image))
+        fill = cv2.blur(f, (61, 61))
+        for x1, y1, x2, y2 in s.boxes:
+            gx, gy = 0.2 * (x2 - x1), 0.2 * (y2 - y1)
+            x1, y1 = int(max(0, x1 - gx)), int(max(0, y1 - gy))
+            x2, y2 = int(min(f.shape[1], x2 + gx)), int(min(f.shape[0], y2 + gy))
+            f[y1:y2, x1:x2] = fill[y1:y2, x1:x2].mean((0, 1))
+        out.append(cv2.resize(f, (640, 360), interpolation=cv2.INTER_AREA))
+    return out
 
 
 def read_video(path: Path, limit: int) -> list[np.ndarray]:
@@ -164,6 +189,8 @@ def main() -> int:
     rows: dict[str, dict] = {}
     sets = [(v.name, "tracking", read_video(v, a.limit)) for v in videos]
     sets.append(("hands26k/val", "detect-every-frame", [cv2.imread(str(p)) for p in val]))
+    if (DATA / "egohands").is_dir():
+        sets.append(("egohands/val, hands painted out", "hand-free", hand_free_frames(a.limit)))
     tmp = Path(tempfile.mkdtemp())
     for name, mode, frames in sets:
         static = mode != "tracking"

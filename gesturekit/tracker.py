@@ -47,7 +47,9 @@ class TrackerOptions:
     """Settings of :class:`HandTracker` (validated; a bad value raises ValueError naming the field)."""
 
     max_hands: int = 2
-    min_detection_confidence: float = 0.2   # detector score needed to start a hand (scores run low: DETECTOR_CARD)
+    min_detection_confidence: float = 0.1   # detector score needed to try a hand: low, because the keypoint
+    #                                         confidence gate below decides (scores run low: DETECTOR_CARD)
+    min_presence_confidence: float = 0.2    # mean keypoint confidence a new hand needs to be reported
     min_tracking_confidence: float = 0.2    # mean keypoint confidence below which a track is lost
     # (measured on a 3-epoch checkpoint: hand crops median 0.31, p10 0.14; background p90 0.13;
     #  re-measure with `python bench/bench_tracker.py --conf-study` when the model changes)
@@ -64,6 +66,9 @@ class TrackerOptions:
     handedness_model: str | Path | None = None  # None: models/handedness.npz ("" turns handedness off)
     crop_scale: float = CROP_SCALE          # tracking crop side / longer side of the keypoint box
     detector_crop_ratio: float = 1.27       # crop side / longer side of a detector box (measured, DETECTOR_CARD)
+    # a new hand is read at each of these multiples of that crop and the most confident one kept:
+    # big hands are boxed small, and the wider crop rescues them (docs/tracker.md)
+    acquire_zooms: tuple[float, ...] = (1.0, 1.6)
     detect_interval: int = 5                # frames between detector runs while some hands are followed
     overlap_iou: float = 0.3                # a detection overlapping a track by more is ignored
     static_refine: bool = True              # static mode: second pass on an upright keypoint crop
@@ -77,7 +82,7 @@ class TrackerOptions:
 
         need(isinstance(self.max_hands, int) and not isinstance(self.max_hands, bool) and self.max_hands >= 1,
              "max_hands", "must be an int >= 1")
-        for name in ("min_detection_confidence", "min_tracking_confidence", "overlap_iou"):
+        for name in ("min_detection_confidence", "min_presence_confidence", "min_tracking_confidence", "overlap_iou"):
             v = getattr(self, name)
             need(isinstance(v, (int, float)) and 0.0 <= v <= 1.0, name, "must be in [0, 1]")
         need(self.device in ("auto", "cpu", "cuda"), "device", "must be 'auto', 'cpu' or 'cuda'")
@@ -93,6 +98,10 @@ class TrackerOptions:
         need(isinstance(self.detect_interval, int) and self.detect_interval >= 1, "detect_interval",
              "must be an int >= 1")
         need(self.lost_id_ttl_ms >= 0, "lost_id_ttl_ms", "must be >= 0")
+        z = self.acquire_zooms
+        need(isinstance(z, (tuple, list)) and len(z) >= 1
+             and all(isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in z),
+             "acquire_zooms", "must be a non-empty sequence of numbers > 0")
 
     def filter_kwargs(self) -> dict:
         if self.smoothing == "one_euro":
@@ -114,6 +123,18 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     inter = iw * ih
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return float(inter / union) if union > 0 else 0.0
+
+
+def repeats(box: np.ndarray, others: list[np.ndarray], max_iou: float) -> bool:
+    """``box`` is one of ``others`` again: IoU above ``max_iou``, or at least half of it inside
+    one (a thumb or the knuckles of a hand, boxed on their own, overlap it little by IoU)."""
+    area = max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-6)
+    for b in others:
+        iw = max(0.0, min(box[2], b[2]) - max(box[0], b[0]))
+        ih = max(0.0, min(box[3], b[3]) - max(box[1], b[1]))
+        if iou(box, b) > max_iou or iw * ih / area >= 0.5:
+            return True
+    return False
 
 
 @dataclass
@@ -251,8 +272,15 @@ class HandTracker:
         return np.asarray(kp, np.float32), np.asarray(conf, np.float32)
 
     def _acquire(self, frame: np.ndarray, dets) -> tuple[np.ndarray, np.ndarray]:
-        crops = [crop_from_box(b, self.options.detector_crop_ratio, a) for b, _, a in dets]
+        o = self.options
+        zooms = o.acquire_zooms
+        crops = [crop_from_box(b, o.detector_crop_ratio * z, a) for b, _, a in dets for z in zooms]
         kp, conf = self._regress(frame, crops)
+        if len(zooms) > 1 and len(kp):
+            kp = kp.reshape(len(dets), len(zooms), *kp.shape[1:])
+            conf = conf.reshape(len(dets), len(zooms), -1)
+            rows, best = np.arange(len(dets)), conf.mean(2).argmax(1)
+            kp, conf = kp[rows, best], conf[rows, best]
         if self.options.static_refine and self._is_hand21 and len(kp):
             # The detector's box is neither upright nor exactly sized: one more pass on the
             # crop the network was trained on (as the tracker builds it) sharpens the points.
@@ -290,14 +318,18 @@ class HandTracker:
 
     def _process_static(self, frame: np.ndarray) -> list[Hand]:
         size = (frame.shape[1], frame.shape[0])
-        dets = self._detect(frame)[: self.options.max_hands]
+        o = self.options
+        dets = self._detect(frame)[: o.max_hands + 1]  # one spare: a face or an arm can outscore a hand
         if not dets:
             return []
         kp, conf = self._acquire(frame, dets)
-        hands = []
+        hands, boxes = [], []
         for (_, s, _), k, c in zip(dets, kp, conf):
-            if float(c.mean()) < self.options.min_tracking_confidence * 0.5:
-                continue  # the detector fired on something the regressor cannot read as a hand
+            # under the gate the detector fired on something the regressor cannot read as a hand
+            if len(hands) == o.max_hands or float(c.mean()) < o.min_presence_confidence \
+                    or repeats(box_of(k), boxes, o.overlap_iou):
+                continue
+            boxes.append(box_of(k))
             hands.append(self._make_hand(k, c, s, size, None, k))
         return hands
 
@@ -326,12 +358,15 @@ class HandTracker:
         if want > 0 and (not self._tracks or lost_now or self._since_detect >= o.detect_interval):
             self._since_detect = 0
             boxes = [box_of(t.kp) for t in self._tracks]
-            dets = [d for d in self._detect(frame) if all(iou(d[0], b) <= o.overlap_iou for b in boxes)]
+            dets = [d for d in self._detect(frame) if not repeats(d[0], boxes, o.overlap_iou)][: want + 1]
             if dets:
-                kp, conf = self._acquire(frame, dets[:want])
-                for (_, s, _), k, c in zip(dets[:want], kp, conf):
-                    if float(c.mean()) < o.min_tracking_confidence:
+                kp, conf = self._acquire(frame, dets)
+                for (_, s, _), k, c in zip(dets, kp, conf):
+                    if want == 0 or float(c.mean()) < o.min_presence_confidence \
+                            or repeats(box_of(k), boxes, o.overlap_iou):
                         continue
+                    want -= 1
+                    boxes.append(box_of(k))
                     t = _Track(self._reuse_id(k, ts), k, c, s, make_filter(o.smoothing, **o.filter_kwargs()),
                                born_ms=ts, last_ms=ts)
                     self._tracks.append(t)

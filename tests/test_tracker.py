@@ -11,7 +11,7 @@ import pytest
 from gesturekit.geometry import Crop
 from gesturekit.layouts import HAND_21
 from gesturekit.sources import ArraySource
-from gesturekit.tracker import HandTracker, TrackerOptions, box_of, iou
+from gesturekit.tracker import HandTracker, TrackerOptions, box_of, iou, repeats
 
 # A left hand, fingers up, palm to the camera (thumb on the image's left), in a unit box (x right, y down).
 _TEMPLATE = np.array([
@@ -96,10 +96,38 @@ def set_truth(det, reg, hands):
 @pytest.mark.parametrize("field,value", [("max_hands", 0), ("min_detection_confidence", 1.5),
                                          ("device", "tpu"), ("backend", "tf"), ("smoothing", "kalman"),
                                          ("detect_interval", 0), ("crop_scale", -1), ("threads", 0),
-                                         ("beta", float("nan"))])
+                                         ("beta", float("nan")), ("acquire_zooms", ()),
+                                         ("acquire_zooms", (1.0, -2.0)), ("min_presence_confidence", -0.1)])
 def test_options_name_the_bad_field(field, value):
     with pytest.raises(ValueError, match=field):
         TrackerOptions(**{field: value})
+
+
+def test_repeats_catches_a_box_inside_a_hand_but_not_a_neighbour():
+    hand = np.array([100, 100, 200, 220], np.float32)
+    thumb = np.array([90, 150, 130, 200], np.float32)       # 3/4 inside, IoU only ~0.1
+    neighbour = np.array([190, 100, 290, 220], np.float32)  # touching hands overlap a little
+    assert iou(thumb, hand) < 0.3 and repeats(thumb, [hand], 0.3)
+    assert not repeats(neighbour, [hand], 0.3) and not repeats(hand, [], 0.3)
+
+
+class SmallBoxDetector(FakeDetector):
+    """Boxes big hands too small and off-centre, as the shipped detector does on close-ups."""
+
+    def detect(self, frame):
+        d = super().detect(frame)
+        for b in d.boxes:
+            cx, cy, side = b[0] + 0.25 * (b[2] - b[0]), (b[1] + b[3]) / 2, 0.4 * (b[2] - b[0])
+            b[:] = [cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2]
+        return d
+
+
+@pytest.mark.parametrize("zooms,found", [((1.0,), False), ((1.0, 1.6), True)])
+def test_a_wider_acquisition_crop_rescues_a_hand_boxed_too_small(zooms, found):
+    det, reg = SmallBoxDetector(), FakeRegressor()
+    tr = HandTracker(TrackerOptions(acquire_zooms=zooms), detector=det, regressor=reg)
+    set_truth(det, reg, [hand_at(100, 100, size=80)])
+    assert (len(tr.process(np.zeros((200, 200, 3), np.uint8))) == 1) == found
 
 
 # --- video mode -----------------------------------------------------------------------------------

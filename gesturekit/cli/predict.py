@@ -22,6 +22,7 @@ def _tracker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int)
     p.add_argument("--max-hands", type=int, default=2)
     p.add_argument("--min-detection-confidence", type=float, help="default: TrackerOptions")
+    p.add_argument("--min-presence-confidence", type=float, help="default: TrackerOptions")
     p.add_argument("--crop-ratio", type=float, help="crop side / detector box side (default: TrackerOptions)")
 
 
@@ -30,8 +31,9 @@ def _make_tracker(args: argparse.Namespace, **extra):
 
     kw = dict(max_hands=args.max_hands, detector_model=args.detector, keypoint_model=args.keypoints,
               backend=args.backend, device=args.device, threads=args.threads, **extra)
-    if args.min_detection_confidence is not None:
-        kw["min_detection_confidence"] = args.min_detection_confidence
+    for name in ("min_detection_confidence", "min_presence_confidence"):
+        if getattr(args, name) is not None:
+            kw[name] = getattr(args, name)
     if args.crop_ratio:
         kw["detector_crop_ratio"] = args.crop_ratio
     return HandTracker(TrackerOptions(**kw))
