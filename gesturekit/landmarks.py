@@ -26,6 +26,24 @@ CROP_SCALE = 1.5
 DEFAULT_MODEL = "keypoints.onnx"
 
 
+def run_keypoint_net(runner, batch: np.ndarray, layout: KeypointLayout,
+                     flip_test: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Crop batch ``(N, 3, S, S)`` → points ``(N, K, 2)`` in [-1, 1] crop coordinates and ``(N, K)``
+    confidences. ``flip_test`` also reads the mirrored crops and averages the two (mmpose's flip
+    test: more accurate, twice the network time)."""
+    out = runner(batch)
+    xy, conf = out["xy"].astype(np.float32), out["conf"].astype(np.float32)
+    if flip_test and len(batch):
+        f = runner(np.ascontiguousarray(batch[..., ::-1]))
+        # a mirrored crop mirrors x about the centre (exact in continuous coordinates) and swaps
+        # the layout's left/right points
+        fxy, fconf = f["xy"].astype(np.float32), f["conf"].astype(np.float32)
+        fxy[..., 0] *= -1.0
+        perm = list(layout.flip) if fxy.shape[1] == layout.num_points else list(range(fxy.shape[1]))
+        xy, conf = (xy + fxy[:, perm]) / 2.0, (conf + fconf[:, perm]) / 2.0
+    return xy, conf
+
+
 class LandmarkRegressor:
     """21 (or K) keypoints per crop from the keypoint network.
 
@@ -34,7 +52,7 @@ class LandmarkRegressor:
     """
 
     def __init__(self, model_path: str | Path | None = None, backend: str = "auto", device: str = "auto",
-                 threads: int | None = None):
+                 threads: int | None = None, flip_test: bool = False):
         from .runtime import Runner, default_model
 
         path = Path(model_path) if model_path is not None else default_model(DEFAULT_MODEL)
@@ -44,6 +62,7 @@ class LandmarkRegressor:
         lay = self.runner.meta.get("layout")
         self.layout: KeypointLayout = KeypointLayout.from_dict(lay, str(path)) if lay else HAND_21
         self.path = path
+        self.flip_test = bool(flip_test)
 
     @property
     def num_points(self) -> int:
@@ -73,11 +92,10 @@ class LandmarkRegressor:
                 raise TypeError(f"crops[{i}]: expected a gesturekit.geometry.Crop, got {type(c).__name__}")
             if not (np.isfinite([c.cx, c.cy, c.size, c.angle]).all() and c.size > 1):
                 raise ValueError(f"crops[{i}]: not a usable crop {c}")
-        out = self.runner(self.crops_to_batch(frame, crops))
-        xy, conf = out["xy"], out["conf"]
+        xy, conf = run_keypoint_net(self.runner, self.crops_to_batch(frame, crops), self.layout, self.flip_test)
         if xy.shape[1] != k:
             raise LayoutMismatchError(f"{self.path}: model gave {xy.shape[1]} points, layout has {k}")
         s = self.input_size
-        px = (xy.astype(np.float32) + 1.0) * (s / 2.0)  # [-1, 1] → continuous crop pixels
+        px = (xy + 1.0) * (s / 2.0)  # [-1, 1] → continuous crop pixels
         kps = np.stack([c.to_frame(p, s) for c, p in zip(crops, px)]).astype(np.float32)
         return kps, np.clip(conf, 0.0, 1.0).astype(np.float32)

@@ -72,6 +72,7 @@ class TrackerOptions:
     detect_interval: int = 5                # frames between detector runs while some hands are followed
     overlap_iou: float = 0.3                # a detection overlapping a track by more is ignored
     static_refine: bool = True              # static mode: second pass on an upright keypoint crop
+    flip_test: bool = False                 # also read mirrored crops: more accurate, 2× regressor time
     gestures: bool = True                   # fill hand.gesture when gesturekit.gestures is present
     lost_id_ttl_ms: float = 500.0           # a hand found again this soon near a lost one gets its id
 
@@ -167,7 +168,7 @@ class HandTracker:
         if regressor is None:
             from .landmarks import LandmarkRegressor
 
-            regressor = LandmarkRegressor(o.keypoint_model, o.backend, o.device, o.threads)
+            regressor = LandmarkRegressor(o.keypoint_model, o.backend, o.device, o.threads, o.flip_test)
         if detector is None:
             detector = _default_detector(o)
         if not callable(getattr(detector, "detect", None)):

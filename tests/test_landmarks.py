@@ -11,7 +11,7 @@ from gesturekit.layouts import HAND_21
 def _oracle(points_frame: np.ndarray, crops, size=128):
     """A regressor whose network 'sees' the true points: checks decode + inverse warp exactly."""
     reg = object.__new__(LandmarkRegressor)
-    reg.input_size, reg.layout, reg.path = size, HAND_21, Path("oracle")
+    reg.input_size, reg.layout, reg.path, reg.flip_test = size, HAND_21, Path("oracle"), False
 
     def run(batch):
         assert batch.shape == (len(crops), 3, size, size) and batch.dtype == np.float32
@@ -71,3 +71,25 @@ def test_real_model_batch_matches_single_crops():
     one, _ = reg.predict(frame, crops[1:])
     np.testing.assert_allclose(kp[1], one[0], atol=1e-2)
     assert ((conf >= 0) & (conf <= 1)).all()
+
+
+def test_flip_test_mirrors_x_and_swaps_the_layouts_pairs():
+    from gesturekit.landmarks import run_keypoint_net
+    from gesturekit.layouts import KeypointLayout
+
+    layout = KeypointLayout("pair", ("left", "right"), ((0, 1),), flip=(1, 0))
+
+    def runner(batch):  # like eyes: point 0 always on the image's left, sure of itself where it is lit
+        half = batch.shape[3] // 2
+        left_lit = batch[..., :half].mean((1, 2, 3)) > batch[..., half:].mean((1, 2, 3))
+        xy = np.tile(np.array([[-0.5, 0.1], [0.5, -0.2]], np.float32), (len(batch), 1, 1))
+        conf = np.stack([np.where(left_lit, 0.9, 0.1), np.where(left_lit, 0.1, 0.9)], 1)
+        return {"xy": xy, "conf": conf.astype(np.float32)}
+
+    batch = np.zeros((1, 3, 8, 8), np.float32)
+    batch[..., :4] = 1.0
+    xy, conf = run_keypoint_net(runner, batch, layout, flip_test=False)
+    fxy, fconf = run_keypoint_net(runner, batch, layout, flip_test=True)
+    # mirrored, the right point is read as 'left': negated x and the swap bring both back
+    np.testing.assert_allclose(fxy, [[[-0.5, -0.05], [0.5, -0.05]]], atol=1e-6)
+    np.testing.assert_allclose(fconf, conf)

@@ -24,6 +24,7 @@ def add_commands(sub) -> None:
     k.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
     k.add_argument("--limit", type=int, help="score a seeded subset of this many images")
     k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--flip-test", action="store_true", help="also read mirrored crops and average")
     k.add_argument("--json", action="store_true", help="print JSON only")
     k.set_defaults(func=_eval_keypoints)
     __import__("gesturekit.cli.detector", fromlist=["_"]).add_eval_subcommand(what)
@@ -34,7 +35,8 @@ def add_commands(sub) -> None:
 def _eval_keypoints(args: argparse.Namespace) -> int:
     from ..train.keypoint_eval import evaluate_keypoint_model
 
-    m = evaluate_keypoint_model(args.data, args.model, args.backend, args.limit, args.seed)
+    m = evaluate_keypoint_model(args.data, args.model, args.backend, args.limit, args.seed,
+                                flip_test=args.flip_test)
     if args.json:
         print(json.dumps(m))
     else:

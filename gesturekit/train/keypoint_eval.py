@@ -9,6 +9,7 @@ import numpy as np
 
 from ..geometry import apply_affine
 from ..io import read_keypoints, seeded_subset
+from ..landmarks import run_keypoint_net
 from ..layouts import HAND_21, KeypointLayout
 from ..runtime import Runner, default_model
 from .cache import build_cache
@@ -18,7 +19,7 @@ from .metrics import keypoint_metrics
 
 def evaluate_keypoint_model(data: str | Path, model: str | Path | None = None, backend: str = "auto",
                             limit: int | None = None, seed: int = 0, batch_size: int = 64,
-                            threads: int | None = None) -> dict:
+                            threads: int | None = None, flip_test: bool = False) -> dict:
     """Crops around each labelled hand with a seeded detector-like jitter, then metrics in source pixels.
 
     Returns ``pck@0.05/0.1/0.2``, ``epe_px``, ``nme``, ``within_0.1``, ``within_0.01`` (crop coordinates
@@ -35,8 +36,8 @@ def evaluate_keypoint_model(data: str | Path, model: str | Path | None = None, b
     preds, gts, vis, crop_preds, crop_gts = [], [], [], [], []
     for start in range(0, len(ds), batch_size):
         items = [ds.sample(i) for i in range(start, min(start + batch_size, len(ds)))]
-        out = runner(np.stack([it[0] for it in items]))
-        for it, xy in zip(items, out["xy"]):
+        xys, _ = run_keypoint_net(runner, np.stack([it[0] for it in items]), layout, flip_test)
+        for it, xy in zip(items, xys):
             p = (xy + 1.0) / 2.0 * size
             inv = cv2.invertAffineTransform(it[3])
             preds.append(apply_affine(inv, p))
@@ -52,4 +53,5 @@ def evaluate_keypoint_model(data: str | Path, model: str | Path | None = None, b
     m["hands"] = len(ds)
     m["model"] = str(runner.path)
     m["backend"] = runner.backend
+    m["flip_test"] = flip_test
     return m
