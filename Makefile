@@ -25,4 +25,12 @@ demo: install
 test: apt install
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
-.PHONY: install apt demo test
+# The TensorFlow adapter's tests, in a venv of their own (tensorflow-cpu is a 1.4 GB optional extra
+# and pins its own numpy, so it stays out of the main venv and of `make test`).
+TF_VENV ?= .venv-tf
+test-tf:
+	test -x $(TF_VENV)/bin/python || $(PY) -m venv $(TF_VENV)
+	$(TF_VENV)/bin/pip install -q -e ".[tf]" pytest
+	$(TF_VENV)/bin/python -m pytest -q tests/test_detector.py -k tf
+
+.PHONY: install apt demo test test-tf
