@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from gesturekit.geometry import crop_from_box, crop_from_keypoints
 from gesturekit.gestures.samples import HAGRID_NAMES
-from gesturekit.landmarks import CROP_SCALE, LandmarkRegressor
+from gesturekit.landmarks import CROP_SCALE, LandmarkRegressor, run_keypoint_net
 
 # the folders whose gesture the rules know (HaGRID name → gesturekit name); the rest
 # (mute, stop_inverted, none) are classes of the MLP only
@@ -86,22 +86,21 @@ def _run(reg: LandmarkRegressor, frames: list[np.ndarray], crops: list) -> tuple
     """One batched network call over crops from *different* frames (the regressor's own
     ``predict`` takes one frame); the same warp and mapping as ``LandmarkRegressor.predict``."""
     batch = np.concatenate([reg.crops_to_batch(f, [c]) for f, c in zip(frames, crops)])
-    out = reg.runner(batch)
+    xy, conf = run_keypoint_net(reg.runner, batch, reg.layout, reg.flip_test)
     s = reg.input_size
-    px = (out["xy"].astype(np.float32) + 1.0) * (s / 2.0)
-    kp = np.stack([c.to_frame(p, s) for c, p in zip(crops, px)]).astype(np.float32)
-    return kp, np.clip(out["conf"], 0.0, 1.0).astype(np.float32)
+    kp = np.stack([c.to_frame(p, s) for c, p in zip(crops, (xy + 1.0) * (s / 2.0))]).astype(np.float32)
+    return kp, np.clip(conf, 0.0, 1.0).astype(np.float32)
 
 
 def regress(paths: list[Path], model: str | Path, ratio: float = 1.5, border: str = "replicate",
-            batch: int = 32, threads: int | None = None, progress: bool = False, refine: int = 1
-            ) -> dict[str, np.ndarray]:
+            batch: int = 32, threads: int | None = None, progress: bool = False, refine: int = 1,
+            flip_test: bool = False) -> dict[str, np.ndarray]:
     """Our model's keypoints (N, 21, 2) in each original crop's pixels, their confidences
     (N, 21), the first pass's mean confidence and whether the (last) refined pass was kept.
 
     ``refine``: upright passes after the first (1 = the tracker's static mode; more imitate
     video mode, where each frame's crop comes from the previous frame's points)."""
-    reg = LandmarkRegressor(model, threads=threads)
+    reg = LandmarkRegressor(model, threads=threads, flip_test=flip_test)
     if reg.num_points != 21:
         raise ValueError(f"{model}: {reg.num_points}-point layout; the gesture classifiers need 21")
     n = len(paths)
@@ -145,10 +144,11 @@ def file_hash(path: str | Path) -> str:
 
 
 def cached_keypoints(paths: list[Path], model: str | Path, ratio: float, border: str, cache_dir: Path,
-                     root: Path = DATA, threads: int | None = None, refine: int = 1) -> dict[str, np.ndarray]:
+                     root: Path = DATA, threads: int | None = None, refine: int = 1,
+                     flip_test: bool = False) -> dict[str, np.ndarray]:
     """:func:`regress` through an .npz cache holding every crop computed so far for this
     (model file, ratio, border); only the missing crops are run."""
-    tag = f"r{ratio:g}_{border}" + (f"_x{refine}" if refine != 1 else "")
+    tag = f"r{ratio:g}_{border}" + (f"_x{refine}" if refine != 1 else "") + ("_flip" if flip_test else "")
     cache = Path(cache_dir) / f"gestures_e2e_{Path(model).stem}_{file_hash(model)}_{tag}.npz"
     rel = [str(Path(p).relative_to(root)) for p in paths]
     have: dict[str, np.ndarray] = {}
@@ -160,7 +160,7 @@ def cached_keypoints(paths: list[Path], model: str | Path, ratio: float, border:
     if missing:
         print(f"regressing {len(missing)} crops with {model} (ratio {ratio:g}, {border} border)", file=sys.stderr)
         new = regress([paths[i] for i in missing], model, ratio, border, threads=threads, progress=True,
-                      refine=refine)
+                      refine=refine, flip_test=flip_test)
         new["images"] = np.asarray([rel[i] for i in missing])
         have = new if not have else {k: np.concatenate([have[k], new[k]]) for k in new}
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -310,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--border", choices=sorted(BORDERS), default="replicate")
     ap.add_argument("--refine", type=int, default=1, help="upright passes after the first (tracker: 1)")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--flip-test", action="store_true", help="also read mirrored crops and average")
     ap.add_argument("--cache-dir", type=Path, default=ROOT / "runs")
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--confusion", type=Path, help="PNG of the (b) MLP's held-out confusion matrix")
@@ -325,11 +326,13 @@ def main(argv: list[str] | None = None) -> int:
     paths, labels = list_images(a.data, a.limit_per_class, a.seed)
     side = HandednessClassifier()
     out: dict = {"model": str(a.model), "model_sha256_12": file_hash(a.model), "border": a.border,
-                 "pad_fraction": PAD_FRACTION, "crop_scale": CROP_SCALE, "refine": a.refine, "runs": []}
+                 "pad_fraction": PAD_FRACTION, "crop_scale": CROP_SCALE, "refine": a.refine,
+                 "flip_test": a.flip_test, "runs": []}
     last = None
     for ratio in a.ratio:
         t0 = time.perf_counter()
-        k = cached_keypoints(paths, a.model, ratio, a.border, a.cache_dir, a.data, a.threads, a.refine)
+        k = cached_keypoints(paths, a.model, ratio, a.border, a.cache_dir, a.data, a.threads, a.refine,
+                             a.flip_test)
         kp = k["keypoints"].astype(np.float64)
         hands = [("right" if p >= 0.5 else "left") for p in side.prob_right(kp)]
         s = score(kp, labels, hands, a.shipped, a.seed, a.val_fraction)
@@ -350,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chosen ratio (lowest NME against MediaPipe's points): {best['ratio']:g}")
     if last is not None and (a.confusion or a.save_model):
         if best["ratio"] != a.ratio[-1]:  # re-score at the best ratio (cached: instant)
-            k = cached_keypoints(paths, a.model, best["ratio"], a.border, a.cache_dir, a.data, a.threads, a.refine)
+            k = cached_keypoints(paths, a.model, best["ratio"], a.border, a.cache_dir, a.data, a.threads, a.refine,
+                                 a.flip_test)
             kp = k["keypoints"].astype(np.float64)
             hands = [("right" if p >= 0.5 else "left") for p in side.prob_right(kp)]
             last = score(kp, labels, hands, a.shipped, a.seed, a.val_fraction)
