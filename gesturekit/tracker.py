@@ -49,7 +49,8 @@ class TrackerOptions:
     max_hands: int = 2
     min_detection_confidence: float = 0.1   # detector score needed to try a hand: low, because the keypoint
     #                                         confidence gate below decides (scores run low: DETECTOR_CARD)
-    min_presence_confidence: float = 0.2    # mean keypoint confidence a new hand needs to be reported
+    min_presence_confidence: float = 0.5    # P(hand) a new hand needs (presence model; without one a new
+    #                                         hand needs min_tracking_confidence mean keypoint confidence)
     min_tracking_confidence: float = 0.2    # mean keypoint confidence below which a track is lost
     # (measured on a 3-epoch checkpoint: hand crops median 0.31, p10 0.14; background p90 0.13;
     #  re-measure with `python bench/bench_tracker.py --conf-study` when the model changes)
@@ -64,6 +65,7 @@ class TrackerOptions:
     detector_model: str | Path | None = None    # None: models/detector.onnx
     keypoint_model: str | Path | None = None    # None: models/keypoints.onnx
     handedness_model: str | Path | None = None  # None: models/handedness.npz ("" turns handedness off)
+    presence_model: str | Path | None = None    # None: models/presence.npz ("" gates on keypoint confidence)
     crop_scale: float = CROP_SCALE          # tracking crop side / longer side of the keypoint box
     detector_crop_ratio: float = 1.27       # crop side / longer side of a detector box (measured, DETECTOR_CARD)
     # a new hand is read at each of these multiples of that crop and the most confident one kept:
@@ -160,7 +162,7 @@ class HandTracker:
     """
 
     def __init__(self, options: TrackerOptions | None = None, detector=None, regressor=None,
-                 handedness=None, recognizer=None):
+                 handedness=None, recognizer=None, presence=None):
         self.options = options or TrackerOptions()
         if not isinstance(self.options, TrackerOptions):
             raise TypeError(f"options: expected TrackerOptions, got {type(self.options).__name__}")
@@ -179,6 +181,7 @@ class HandTracker:
         self.layout = getattr(regressor, "layout", HAND_21)
         self._is_hand21 = self.layout.num_points == 21
         self.handedness = handedness if handedness is not None else self._default_handedness()
+        self.presence = presence if presence is not None else self._default_presence()
         self.recognizer = recognizer if recognizer is not None else self._default_recognizer()
         self._lock = threading.RLock()
         self._bus = None
@@ -202,6 +205,19 @@ class HandTracker:
             if self.options.handedness_model is not None:
                 raise
             log.warning("handedness off: %s", e)
+            return None
+
+    def _default_presence(self):
+        if self.options.presence_model == "" or not self._is_hand21:
+            return None
+        from .presence import PresenceClassifier
+
+        try:
+            return PresenceClassifier(self.options.presence_model)
+        except (OSError, ValueError) as e:
+            if self.options.presence_model is not None:
+                raise
+            log.warning("presence model off, new hands gated on keypoint confidence: %s", e)
             return None
 
     def _default_recognizer(self):
@@ -291,6 +307,12 @@ class HandTracker:
             kp[better], conf[better] = kp2[better], conf2[better]
         return kp, conf
 
+    def _present(self, kp: np.ndarray, conf: np.ndarray, scores: list[float]) -> np.ndarray:
+        """Which new candidates are hands: P(hand) from the presence model, else mean confidence."""
+        if self.presence is None or not len(kp):
+            return conf.mean(1) >= self.options.min_tracking_confidence if len(kp) else np.zeros(0, bool)
+        return self.presence.prob(kp, conf, np.asarray(scores, np.float32)) >= self.options.min_presence_confidence
+
     def _side(self, kp: np.ndarray, track_id: int | None) -> tuple[str | None, float, str | None]:
         """(reported side, its score, side as seen in the image) for one hand."""
         if self.handedness is None:
@@ -324,11 +346,11 @@ class HandTracker:
         if not dets:
             return []
         kp, conf = self._acquire(frame, dets)
+        present = self._present(kp, conf, [d[1] for d in dets])
         hands, boxes = [], []
-        for (_, s, _), k, c in zip(dets, kp, conf):
-            # under the gate the detector fired on something the regressor cannot read as a hand
-            if len(hands) == o.max_hands or float(c.mean()) < o.min_presence_confidence \
-                    or repeats(box_of(k), boxes, o.overlap_iou):
+        for (_, s, _), k, c, ok in zip(dets, kp, conf, present):
+            # not present: the detector fired on something the regressor cannot read as a hand
+            if len(hands) == o.max_hands or not ok or repeats(box_of(k), boxes, o.overlap_iou):
                 continue
             boxes.append(box_of(k))
             hands.append(self._make_hand(k, c, s, size, None, k))
@@ -362,9 +384,9 @@ class HandTracker:
             dets = [d for d in self._detect(frame) if not repeats(d[0], boxes, o.overlap_iou)][: want + 1]
             if dets:
                 kp, conf = self._acquire(frame, dets)
-                for (_, s, _), k, c in zip(dets, kp, conf):
-                    if want == 0 or float(c.mean()) < o.min_presence_confidence \
-                            or repeats(box_of(k), boxes, o.overlap_iou):
+                present = self._present(kp, conf, [d[1] for d in dets])
+                for (_, s, _), k, c, ok in zip(dets, kp, conf, present):
+                    if want == 0 or not ok or repeats(box_of(k), boxes, o.overlap_iou):
                         continue
                     want -= 1
                     boxes.append(box_of(k))

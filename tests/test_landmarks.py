@@ -88,7 +88,7 @@ def test_flip_test_mirrors_x_and_swaps_the_layouts_pairs():
 
     batch = np.zeros((1, 3, 8, 8), np.float32)
     batch[..., :4] = 1.0
-    xy, conf = run_keypoint_net(runner, batch, layout, flip_test=False)
+    _, conf = run_keypoint_net(runner, batch, layout, flip_test=False)
     fxy, fconf = run_keypoint_net(runner, batch, layout, flip_test=True)
     # mirrored, the right point is read as 'left': negated x and the swap bring both back
     np.testing.assert_allclose(fxy, [[[-0.5, -0.05], [0.5, -0.05]]], atol=1e-6)

@@ -1,94 +1,22 @@
 import threading
 import time
 import tracemalloc
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from fakes import FakeDetector, FakeRegressor, hand_at, set_truth
 
-from gesturekit.geometry import Crop
-from gesturekit.layouts import HAND_21
 from gesturekit.sources import ArraySource
-from gesturekit.tracker import HandTracker, TrackerOptions, box_of, iou, repeats
-
-# A left hand, fingers up, palm to the camera (thumb on the image's left), in a unit box (x right, y down).
-_TEMPLATE = np.array([
-    [0.50, 1.00], [0.30, 0.90], [0.18, 0.75], [0.10, 0.62], [0.02, 0.52],
-    [0.38, 0.55], [0.36, 0.35], [0.35, 0.20], [0.34, 0.06],
-    [0.52, 0.52], [0.52, 0.30], [0.52, 0.15], [0.52, 0.00],
-    [0.65, 0.55], [0.67, 0.35], [0.68, 0.20], [0.69, 0.08],
-    [0.78, 0.60], [0.82, 0.45], [0.84, 0.35], [0.86, 0.25]], np.float32)
-
-
-def hand_at(cx, cy, size=60.0):
-    return (_TEMPLATE - 0.5) * size + np.array([cx, cy], np.float32)
-
-
-@dataclass
-class Dets:
-    boxes: np.ndarray
-    scores: np.ndarray
-    angles: np.ndarray
-
-
-class FakeDetector:
-    """Boxes around the true hands of the current frame (keypoint box + 10% margin)."""
-
-    def __init__(self):
-        self.truth: list[np.ndarray] = []
-        self.calls = 0
-
-    def detect(self, frame):
-        self.calls += 1
-        boxes = []
-        for kp in self.truth:
-            b = box_of(kp)
-            m = 0.1 * max(b[2] - b[0], b[3] - b[1])
-            boxes.append(b + np.array([-m, -m, m, m]))
-        n = len(boxes)
-        return Dets(np.array(boxes, np.float32).reshape(n, 4), np.full(n, 0.9, np.float32), np.full(n, np.nan))
-
-
-class FakeRegressor:
-    """Returns the true hand nearest to each crop's centre, if it lies inside the crop."""
-
-    layout = HAND_21
-
-    def __init__(self, noise=0.0, seed=0):
-        self.truth: list[np.ndarray] = []
-        self.noise = noise
-        self.rng = np.random.default_rng(seed)
-        self.calls = 0
-
-    def predict(self, frame, crops):
-        self.calls += 1
-        kps, confs = [], []
-        for c in crops:
-            assert isinstance(c, Crop)
-            best, dist = None, np.inf
-            for kp in self.truth:
-                d = float(np.linalg.norm(kp.mean(0) - [c.cx, c.cy]))
-                if d < dist:
-                    best, dist = kp, d
-            if best is None or dist > c.size / 2:
-                kps.append(np.full((21, 2), [c.cx, c.cy], np.float32))
-                confs.append(np.full(21, 0.05, np.float32))
-            else:
-                kps.append(best + self.rng.normal(0, self.noise, best.shape).astype(np.float32))
-                confs.append(np.full(21, 0.9, np.float32))
-        return np.array(kps, np.float32).reshape(-1, 21, 2), np.array(confs, np.float32).reshape(-1, 21)
+from gesturekit.tracker import HandTracker, TrackerOptions, iou, repeats
 
 
 def make_tracker(**kw):
     det, reg = FakeDetector(), FakeRegressor(noise=kw.pop("noise", 0.0))
+    kw.setdefault("presence_model", "")  # gate on the fakes' keypoint confidence, not a shipped model
     tr = HandTracker(TrackerOptions(**kw), detector=det, regressor=reg)
     return tr, det, reg
-
-
-def set_truth(det, reg, hands):
-    det.truth = reg.truth = [np.asarray(h, np.float32) for h in hands]
 
 
 # --- options ------------------------------------------------------------------------------------
@@ -125,7 +53,7 @@ class SmallBoxDetector(FakeDetector):
 @pytest.mark.parametrize("zooms,found", [((1.0,), False), ((1.0, 1.6), True)])
 def test_a_wider_acquisition_crop_rescues_a_hand_boxed_too_small(zooms, found):
     det, reg = SmallBoxDetector(), FakeRegressor()
-    tr = HandTracker(TrackerOptions(acquire_zooms=zooms), detector=det, regressor=reg)
+    tr = HandTracker(TrackerOptions(acquire_zooms=zooms, presence_model=""), detector=det, regressor=reg)
     set_truth(det, reg, [hand_at(100, 100, size=80)])
     assert (len(tr.process(np.zeros((200, 200, 3), np.uint8))) == 1) == found
 

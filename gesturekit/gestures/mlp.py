@@ -22,6 +22,11 @@ from .features import mlp_inputs
 FORMAT = "gesturekit-mlp/1"
 
 
+# model input kind → width: keypoints (42), point histories (32), or features its owner computes
+# (any width; e.g. gesturekit.presence)
+INPUT_SIZES = {"static": 42, "history": 32, "features": None}
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
@@ -48,8 +53,8 @@ class GestureMLP:
 
     def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]], labels: list[str],
                  input: str = "static", frame: str = "canonical", meta: dict | None = None):
-        if input not in ("static", "history"):
-            raise ValueError(f"input: {input!r}, expected 'static' or 'history'")
+        if input not in INPUT_SIZES:
+            raise ValueError(f"input: {input!r}, expected one of {sorted(INPUT_SIZES)}")
         if frame not in ("canonical", "kinivi"):
             raise ValueError(f"frame: {frame!r}, expected 'canonical' or 'kinivi'")
         if not weights:
@@ -70,7 +75,9 @@ class GestureMLP:
         """Model input from raw data: (N, 21, 2) keypoints or (N, 16, 2) histories."""
         if self.input == "static":
             return mlp_inputs(x, handedness, self.frame)
-        return history_input(x)
+        if self.input == "history":
+            return history_input(x)
+        raise ValueError("this MLP reads precomputed features: call predict_proba_features")
 
     def predict_proba_features(self, feats: np.ndarray) -> np.ndarray:
         h = np.asarray(feats, np.float32)
@@ -133,8 +140,8 @@ class GestureMLP:
         for i, (w, b) in enumerate(weights):
             if w.ndim != 2 or b.shape != (w.shape[1],) or (i and w.shape[0] != weights[i - 1][0].shape[1]):
                 raise ModelFileError(f"{path}: layer {i} shapes {w.shape}, {b.shape} do not chain")
-        expect = 42 if meta.get("input", "static") == "static" else 32
-        if weights[0][0].shape[0] != expect:
+        expect = INPUT_SIZES.get(meta.get("input", "static"))
+        if expect is not None and weights[0][0].shape[0] != expect:
             raise ModelFileError(f"{path}: input size {weights[0][0].shape[0]}, expected {expect}")
         rest = {k: v for k, v in meta.items() if k not in ("format", "labels", "input", "frame")}
         try:
