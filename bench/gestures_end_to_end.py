@@ -297,6 +297,29 @@ def score(kp: np.ndarray, labels: np.ndarray, hands: list, shipped: str | Path, 
     return Scores(res, model, classes, confusion(pred_b, truth, classes))
 
 
+def write_train_points(paths: list[Path], labels: np.ndarray, out: Path, root: Path = DATA, seed: int = 0,
+                       val_fraction: float = 0.2) -> int:
+    """Write the MediaPipe keypoint rows (``root/keypoints_mediapipe.csv``) of every image *not* in the
+    held-out part, with absolute image paths: extra keypoint training data that never sees the
+    crops the gesture figures are scored on. Returns the number of rows."""
+    import csv
+
+    from gesturekit.gestures.mlp import stratified_split
+
+    _, va = stratified_split(np.asarray(labels), val_fraction, seed)
+    held = {Path(paths[i]).relative_to(root).as_posix() for i in va}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with open(root / "keypoints_mediapipe.csv", newline="") as f, open(out, "w", newline="") as g:
+        rows, w = csv.reader(f), csv.writer(g)
+        w.writerow(next(rows))
+        for row in rows:
+            if row and row[0] not in held:
+                w.writerow([str((root / row[0]).resolve()), *row[1:]])
+                n += 1
+    return n
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=str(ROOT / "models" / "keypoints.onnx"), help="keypoint model (.onnx/.pt)")
@@ -315,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--confusion", type=Path, help="PNG of the (b) MLP's held-out confusion matrix")
     ap.add_argument("--save-model", type=Path, help="write the (b) MLP here (.npz + .json)")
+    ap.add_argument("--write-train-points", type=Path, metavar="CSV",
+                    help="only write the MediaPipe keypoints of the non-held-out images (keypoint training data)")
     a = ap.parse_args(argv)
     if a.limit_per_class is not None and a.limit_per_class < 2:
         ap.error("--limit-per-class: must be >= 2")
@@ -324,6 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     from gesturekit.handedness import HandednessClassifier
 
     paths, labels = list_images(a.data, a.limit_per_class, a.seed)
+    if a.write_train_points:
+        n = write_train_points(paths, labels, a.write_train_points, a.data, a.seed, a.val_fraction)
+        print(f"{n} rows → {a.write_train_points}")
+        return 0
     side = HandednessClassifier()
     out: dict = {"model": str(a.model), "model_sha256_12": file_hash(a.model), "border": a.border,
                  "pad_fraction": PAD_FRACTION, "crop_scale": CROP_SCALE, "refine": a.refine,

@@ -92,3 +92,18 @@ def test_our_keypoints_on_20_crops_and_cache(e2e, tmp_path, monkeypatch):
     monkeypatch.setattr(e2e, "regress", lambda *a, **k: pytest.fail("cache missed"))
     again = e2e.cached_keypoints(paths[::-1], MODEL, 1.5, "replicate", tmp_path, HAGRID)
     assert np.array_equal(again["keypoints"], kp[::-1])
+
+
+def test_train_points_never_hold_a_held_out_image(e2e, tmp_path):
+    import csv
+
+    from gesturekit.gestures.mlp import stratified_split
+
+    paths, labels = e2e.list_images(HAGRID)
+    n = e2e.write_train_points(paths, labels, tmp_path / "points.csv", HAGRID)
+    with open(tmp_path / "points.csv", newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    images = {Path(r[0]) for r in rows}
+    _, va = stratified_split(labels, 0.2, 0)
+    assert n == len(rows) > 0 and all(p.is_absolute() and p.exists() for p in list(images)[:20])
+    assert not images & {Path(paths[i]).resolve() for i in va}
