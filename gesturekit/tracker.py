@@ -307,11 +307,18 @@ class HandTracker:
             kp[better], conf[better] = kp2[better], conf2[better]
         return kp, conf
 
-    def _present(self, kp: np.ndarray, conf: np.ndarray, scores: list[float]) -> np.ndarray:
-        """Which new candidates are hands: P(hand) from the presence model, else mean confidence."""
+    def _presence(self, kp: np.ndarray, conf: np.ndarray, scores: list[float]) -> tuple[np.ndarray, float]:
+        """(presence of each new candidate, the threshold it needs): P(hand) from the presence
+        model, else the mean keypoint confidence."""
         if self.presence is None or not len(kp):
-            return conf.mean(1) >= self.options.min_tracking_confidence if len(kp) else np.zeros(0, bool)
-        return self.presence.prob(kp, conf, np.asarray(scores, np.float32)) >= self.options.min_presence_confidence
+            return conf.mean(1), self.options.min_tracking_confidence
+        return self.presence.prob(kp, conf, np.asarray(scores, np.float32)), self.options.min_presence_confidence
+
+    def _near_lost(self, kp: np.ndarray, ts: float) -> bool:
+        """A hand was lost here a moment ago (within ``lost_id_ttl_ms``, IoU > 0.3)."""
+        b = box_of(kp)
+        return any(ts - when <= self.options.lost_id_ttl_ms and iou(b, box_of(t.kp)) > 0.3
+                   for t, when in self._lost)
 
     def _side(self, kp: np.ndarray, track_id: int | None) -> tuple[str | None, float, str | None]:
         """(reported side, its score, side as seen in the image) for one hand."""
@@ -346,7 +353,8 @@ class HandTracker:
         if not dets:
             return []
         kp, conf = self._acquire(frame, dets)
-        present = self._present(kp, conf, [d[1] for d in dets])
+        p, need = self._presence(kp, conf, [d[1] for d in dets])
+        present = p >= need
         hands, boxes = [], []
         for (_, s, _), k, c, ok in zip(dets, kp, conf, present):
             # not present: the detector fired on something the regressor cannot read as a hand
@@ -384,8 +392,10 @@ class HandTracker:
             dets = [d for d in self._detect(frame) if not repeats(d[0], boxes, o.overlap_iou)][: want + 1]
             if dets:
                 kp, conf = self._acquire(frame, dets)
-                present = self._present(kp, conf, [d[1] for d in dets])
-                for (_, s, _), k, c, ok in zip(dets, kp, conf, present):
+                p, need = self._presence(kp, conf, [d[1] for d in dets])
+                for (_, s, _), k, c, pk in zip(dets, kp, conf, p):
+                    # hysteresis: where a hand was lost a moment ago, half the evidence will do
+                    ok = pk >= need * (0.5 if self._near_lost(k, ts) else 1.0)
                     if want == 0 or not ok or repeats(box_of(k), boxes, o.overlap_iou):
                         continue
                     want -= 1

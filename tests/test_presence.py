@@ -82,3 +82,21 @@ def test_shipped_presence_model_tells_a_hand_from_a_blob():
     good = clf.prob(hand, np.full((1, 21), 0.6, np.float32), np.array([0.5], np.float32))
     bad = clf.prob(blob, np.full((1, 21), 0.05, np.float32), np.array([0.12], np.float32))
     assert good[0] > 0.5 > bad[0]
+
+
+def test_a_hand_lost_a_moment_ago_needs_half_the_presence_to_come_back():
+    from gesturekit.tracker import HandTracker, TrackerOptions
+
+    det, reg, pres = FakeDetector(), FakeRegressor(), ConstPresence(0.9)
+    tr = HandTracker(TrackerOptions(min_presence_confidence=0.5, lost_id_ttl_ms=500), detector=det,
+                     regressor=reg, presence=pres)
+    frame = np.zeros((200, 200, 3), np.uint8)
+    set_truth(det, reg, [hand_at(100, 100, 80)])
+    assert len(tr.process(frame, 0.0)) == 1
+    set_truth(det, reg, [])
+    assert len(tr.process(frame, 33.0)) == 0          # lost
+    set_truth(det, reg, [hand_at(102, 100, 80)])
+    pres.p = 0.3                                         # weak evidence, but where the hand just was
+    assert len(tr.process(frame, 66.0)) == 1
+    tr.reset()
+    assert len(tr.process(frame, 0.0)) == 0           # the same evidence for a new hand: not enough
