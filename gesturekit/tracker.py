@@ -194,31 +194,29 @@ class HandTracker:
         self.reset()
 
     # -- construction helpers ------------------------------------------------------------------
-    def _default_handedness(self):
-        if self.options.handedness_model == "" or not self._is_hand21:
+    def _optional_model(self, path, load, off: str):
+        """A 21-point helper model: ``path`` "" switches it off; None loads the shipped file and,
+        when that is missing or broken, logs ``off`` and goes on without it; a path given must load."""
+        if path == "" or not self._is_hand21:
             return None
+        try:
+            return load(path)
+        except (OSError, ValueError) as e:
+            if path is not None:
+                raise
+            log.warning("%s: %s", off, e)
+            return None
+
+    def _default_handedness(self):
         from .handedness import HandednessClassifier
 
-        try:
-            return HandednessClassifier(self.options.handedness_model)
-        except (OSError, ValueError) as e:
-            if self.options.handedness_model is not None:
-                raise
-            log.warning("handedness off: %s", e)
-            return None
+        return self._optional_model(self.options.handedness_model, HandednessClassifier, "handedness off")
 
     def _default_presence(self):
-        if self.options.presence_model == "" or not self._is_hand21:
-            return None
         from .presence import PresenceClassifier
 
-        try:
-            return PresenceClassifier(self.options.presence_model)
-        except (OSError, ValueError) as e:
-            if self.options.presence_model is not None:
-                raise
-            log.warning("presence model off, new hands gated on keypoint confidence: %s", e)
-            return None
+        return self._optional_model(self.options.presence_model, PresenceClassifier,
+                                    "presence model off, new hands gated on keypoint confidence")
 
     def _default_recognizer(self):
         if not self.options.gestures or not self._is_hand21:

@@ -100,3 +100,17 @@ def test_a_hand_lost_a_moment_ago_needs_half_the_presence_to_come_back():
     assert len(tr.process(frame, 66.0)) == 1
     tr.reset()
     assert len(tr.process(frame, 0.0)) == 0           # the same evidence for a new hand: not enough
+
+
+def test_a_missing_shipped_presence_model_falls_back_to_confidence(monkeypatch, tmp_path, caplog):
+    from gesturekit.tracker import HandTracker, TrackerOptions
+
+    monkeypatch.setenv("GESTUREKIT_MODELS", str(tmp_path))   # no model files there
+    det, reg = FakeDetector(), FakeRegressor()
+    tr = HandTracker(TrackerOptions(gestures=False), detector=det, regressor=reg)
+    assert tr.presence is None and tr.handedness is None
+    assert "presence model off" in caplog.text
+    set_truth(det, reg, [hand_at(100, 100, 80)])
+    assert len(tr.process(np.zeros((200, 200, 3), np.uint8))) == 1   # the fakes' confidence 0.9 passes
+    with pytest.raises(ModelFileError):
+        HandTracker(TrackerOptions(presence_model=tmp_path / "nope.npz"), detector=det, regressor=reg)
