@@ -143,6 +143,12 @@ def _hand_free_frames(egohands: Path, split: str, augment: bool) -> list[np.ndar
     return out
 
 
+def _file_id(path: str | Path) -> str:
+    import hashlib
+
+    return f"{Path(path).name} sha256 {hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]}"
+
+
 def train(data: Path, out: Path, n_photos: int = 1500, seed: int = 0, epochs: int = 200) -> dict:
     """Collect candidates with the shipped models, train the MLP, report held-out figures, save."""
     from .gestures.mlp import TrainOptions, train_mlp
@@ -154,9 +160,9 @@ def train(data: Path, out: Path, n_photos: int = 1500, seed: int = 0, epochs: in
     x, y = collect(tracker, photos, _hand_free_frames(data / "egohands", "train", augment=True))
     opts = TrainOptions(hidden=(32, 16), epochs=epochs, seed=seed, noise=0.01,
                         extra={"task": "presence", "features": "gesturekit.presence.presence_features",
-                               "keypoint_model": str(tracker.regressor.path),
-                               "detector_model": str(getattr(tracker.detector.options, "model_path", None)
-                                                     or "models/detector.onnx")})
+                               # the features read these models' outputs: retrain when either changes
+                               "keypoint_model": _file_id(tracker.regressor.path),
+                               "detector_model": _file_id(tracker.detector.runner.path)})
     model = train_mlp(x, y, opts, input="features", classes=list(LABELS))
     # held out: hands26k val photos and EgoHands val frames (hand-free)
     vx, vy = collect(tracker, seeded_subset(read_yolo_pose(data / "hands26k" / "val", sizes=(224, 224)),
