@@ -104,26 +104,12 @@ def summary(res: list[dict]) -> dict:
 
 
 def hand_free_frames(limit: int) -> list[np.ndarray]:
-    """EgoHands val frames with every labelled hand (box grown 20 %) painted over with the frame's
-    blurred mean colour: arms, faces and cards stay, so any hand reported is a false one."""
+    """EgoHands val frames with every labelled hand painted out (arms, faces and cards stay), so
+    any hand reported is a false one: the held-out negatives of ``gesturekit.presence``."""
     sys.path.insert(0, str(ROOT))
-    from gesturekit.io.boxes import read_boxes
-    from gesturekit.train.detector_data import egohands_split
+    from gesturekit.presence import hand_free_frames as frames
 
-    samples = read_boxes(DATA / "egohands")
-    _, val = egohands_split([Path(s.image).name for s in samples])
-    keep = set(val)
-    out = []
-    for s in [s for s in samples if Path(s.image).name in keep][:limit]:
-        f = cv2.imread(str(s.image))
-        fill = cv2.blur(f, (61, 61))
-        for x1, y1, x2, y2 in s.boxes:
-            gx, gy = 0.2 * (x2 - x1), 0.2 * (y2 - y1)
-            x1, y1 = int(max(0, x1 - gx)), int(max(0, y1 - gy))
-            x2, y2 = int(min(f.shape[1], x2 + gx)), int(min(f.shape[0], y2 + gy))
-            f[y1:y2, x1:x2] = fill[y1:y2, x1:x2].mean((0, 1))
-        out.append(cv2.resize(f, (640, 360), interpolation=cv2.INTER_AREA))
-    return out
+    return frames(DATA / "egohands", "val")[:limit]
 
 
 def read_video(path: Path, limit: int) -> list[np.ndarray]:

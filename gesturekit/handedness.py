@@ -21,8 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelFileError
-
 DEFAULT_MODEL = "handedness.npz"
 SIDES = ("left", "right")
 
@@ -52,15 +50,10 @@ class HandednessClassifier:
     """``predict(kp (N, 21, 2)) -> P(right) (N,)`` from a shipped ``handedness.npz`` (+ ``.json``)."""
 
     def __init__(self, model_path: str | Path | None = None):
-        from .gestures.mlp import GestureMLP
-        from .runtime import default_model
+        from .gestures.mlp import load_helper_mlp
 
-        path = Path(model_path) if model_path is not None else default_model(DEFAULT_MODEL)
-        self.mlp = GestureMLP.load(path)
-        if sorted(self.mlp.labels) != list(SIDES):
-            raise ModelFileError(f"{path}: labels {self.mlp.labels}, expected {list(SIDES)}")
+        self.mlp, self.path = load_helper_mlp(model_path, DEFAULT_MODEL, SIDES)
         self._right = self.mlp.labels.index("right")
-        self.path = path
 
     def prob_right(self, keypoints: np.ndarray) -> np.ndarray:
         """P(right hand) per hand, for the image as it is (not mirrored)."""

@@ -25,7 +25,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import ModelFileError
 from .layouts import HAND_21
 
 DEFAULT_MODEL = "presence.npz"
@@ -54,15 +53,10 @@ class PresenceClassifier:
     """``prob(kp, conf, det_score) -> P(hand) (N,)`` from a shipped ``presence.npz`` (+ ``.json``)."""
 
     def __init__(self, model_path: str | Path | None = None):
-        from .gestures.mlp import GestureMLP
-        from .runtime import default_model
+        from .gestures.mlp import load_helper_mlp
 
-        path = Path(model_path) if model_path is not None else default_model(DEFAULT_MODEL)
-        self.mlp = GestureMLP.load(path)
-        if sorted(self.mlp.labels) != sorted(LABELS):
-            raise ModelFileError(f"{path}: labels {self.mlp.labels}, expected {list(LABELS)}")
+        self.mlp, self.path = load_helper_mlp(model_path, DEFAULT_MODEL, LABELS)
         self._hand = self.mlp.labels.index("hand")
-        self.path = path
 
     def prob(self, keypoints: np.ndarray, confidence: np.ndarray, det_score: np.ndarray) -> np.ndarray:
         if len(keypoints) == 0:
@@ -90,10 +84,7 @@ def paint_out(frame: np.ndarray, boxes: np.ndarray, grow: float = 0.2) -> np.nda
 
 def candidates(tracker, frame: np.ndarray, top: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What the tracker would weigh as new hands in ``frame``: keypoints, confidences, scores."""
-    dets = tracker._detect(frame)[:top]
-    if not dets:
-        return np.zeros((0, 21, 2), np.float32), np.zeros((0, 21), np.float32), np.zeros(0, np.float32)
-    kp, conf = tracker._acquire(frame, dets)
+    dets, kp, conf = tracker.candidates(frame, top)
     return kp, conf, np.array([d[1] for d in dets], np.float32)
 
 
@@ -123,11 +114,15 @@ def collect(tracker, hand_photos: list, hand_free: list[np.ndarray]) -> tuple[np
     return np.concatenate(xs), np.asarray(ys)
 
 
-def _hand_free_frames(egohands: Path, split: str, augment: bool) -> list[np.ndarray]:
+def hand_free_frames(egohands: str | Path, split: str, augment: bool = False) -> list[np.ndarray]:
+    """EgoHands frames of ``split`` ("train" or "val", :func:`~gesturekit.train.detector_data.egohands_split`)
+    with every labelled hand painted out, at 640×360; ``augment`` adds mirrored and zoomed copies."""
     from .io.boxes import read_boxes
     from .train.detector_data import egohands_split
 
-    samples = read_boxes(egohands)
+    if split not in ("train", "val"):
+        raise ValueError(f"split: {split!r} is not 'train' or 'val'")
+    samples = read_boxes(Path(egohands))
     tr, va = egohands_split([Path(s.image).name for s in samples])
     keep = set(tr if split == "train" else va)
     out = []
@@ -157,7 +152,7 @@ def train(data: Path, out: Path, n_photos: int = 1500, seed: int = 0, epochs: in
 
     tracker = HandTracker(TrackerOptions(presence_model="", handedness_model="", gestures=False))
     photos = seeded_subset(read_yolo_pose(data / "hands26k" / "train", sizes=(224, 224)), n_photos, seed)
-    x, y = collect(tracker, photos, _hand_free_frames(data / "egohands", "train", augment=True))
+    x, y = collect(tracker, photos, hand_free_frames(data / "egohands", "train", augment=True))
     opts = TrainOptions(hidden=(32, 16), epochs=epochs, seed=seed, noise=0.01,
                         extra={"task": "presence", "features": "gesturekit.presence.presence_features",
                                # the features read these models' outputs: retrain when either changes
@@ -166,7 +161,7 @@ def train(data: Path, out: Path, n_photos: int = 1500, seed: int = 0, epochs: in
     model = train_mlp(x, y, opts, input="features", classes=list(LABELS))
     # held out: hands26k val photos and EgoHands val frames (hand-free)
     vx, vy = collect(tracker, seeded_subset(read_yolo_pose(data / "hands26k" / "val", sizes=(224, 224)),
-                                            600, seed), _hand_free_frames(data / "egohands", "val", False))
+                                            600, seed), hand_free_frames(data / "egohands", "val", False))
     p = model.predict_proba_features(vx)[:, model.labels.index("hand")]
     conf = vx[:, 0]
     pos, neg = vy == "hand", vy == "not_hand"

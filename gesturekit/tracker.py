@@ -120,10 +120,14 @@ def box_of(kp: np.ndarray) -> np.ndarray:
     return np.array([*p.min(0), *p.max(0)], np.float32)
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> float:
+def _intersection(a: np.ndarray, b: np.ndarray) -> float:
     iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
+    return float(iw * ih)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    inter = _intersection(a, b)
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return float(inter / union) if union > 0 else 0.0
 
@@ -132,12 +136,7 @@ def repeats(box: np.ndarray, others: list[np.ndarray], max_iou: float) -> bool:
     """``box`` is one of ``others`` again: IoU above ``max_iou``, or at least half of it inside
     one (a thumb or the knuckles of a hand, boxed on their own, overlap it little by IoU)."""
     area = max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-6)
-    for b in others:
-        iw = max(0.0, min(box[2], b[2]) - max(box[0], b[0]))
-        ih = max(0.0, min(box[3], b[3]) - max(box[1], b[1]))
-        if iou(box, b) > max_iou or iw * ih / area >= 0.5:
-            return True
-    return False
+    return any(iou(box, b) > max_iou or _intersection(box, b) / area >= 0.5 for b in others)
 
 
 @dataclass
@@ -296,14 +295,25 @@ class HandTracker:
             conf = conf.reshape(len(dets), len(zooms), -1)
             rows, best = np.arange(len(dets)), conf.mean(2).argmax(1)
             kp, conf = kp[rows, best], conf[rows, best]
-        if self.options.static_refine and self._is_hand21 and len(kp):
+        if o.static_refine and self._is_hand21 and len(kp):
             # The detector's box is neither upright nor exactly sized: one more pass on the
             # crop the network was trained on (as the tracker builds it) sharpens the points.
-            crops2 = [crop_from_keypoints(k, self.options.crop_scale) for k in kp]
+            crops2 = [crop_from_keypoints(k, o.crop_scale) for k in kp]
             kp2, conf2 = self._regress(frame, crops2)
             better = conf2.mean(1) >= conf.mean(1) - 0.05
             kp[better], conf[better] = kp2[better], conf2[better]
         return kp, conf
+
+    def candidates(self, frame: np.ndarray, top: int | None = None) -> tuple[list, np.ndarray, np.ndarray]:
+        """What static mode weighs as new hands: the ``top`` best detections (default ``max_hands``
+        + 1: a face or an arm can outscore a hand), each read by :meth:`_acquire`.
+        Returns (detections, keypoints (N, K, 2), confidences (N, K))."""
+        dets = self._detect(frame)[: (self.options.max_hands + 1) if top is None else top]
+        if not dets:
+            k = self.layout.num_points
+            return [], np.zeros((0, k, 2), np.float32), np.zeros((0, k), np.float32)
+        kp, conf = self._acquire(frame, dets)
+        return dets, kp, conf
 
     def _presence(self, kp: np.ndarray, conf: np.ndarray, scores: list[float]) -> tuple[np.ndarray, float]:
         """(presence of each new candidate, the threshold it needs): P(hand) from the presence
@@ -311,12 +321,6 @@ class HandTracker:
         if self.presence is None or not len(kp):
             return conf.mean(1), self.options.min_tracking_confidence
         return self.presence.prob(kp, conf, np.asarray(scores, np.float32)), self.options.min_presence_confidence
-
-    def _near_lost(self, kp: np.ndarray, ts: float) -> bool:
-        """A hand was lost here a moment ago (within ``lost_id_ttl_ms``, IoU > 0.3)."""
-        b = box_of(kp)
-        return any(ts - when <= self.options.lost_id_ttl_ms and iou(b, box_of(t.kp)) > 0.3
-                   for t, when in self._lost)
 
     def _side(self, kp: np.ndarray, track_id: int | None) -> tuple[str | None, float, str | None]:
         """(reported side, its score, side as seen in the image) for one hand."""
@@ -347,18 +351,16 @@ class HandTracker:
     def _process_static(self, frame: np.ndarray) -> list[Hand]:
         size = (frame.shape[1], frame.shape[0])
         o = self.options
-        dets = self._detect(frame)[: o.max_hands + 1]  # one spare: a face or an arm can outscore a hand
-        if not dets:
-            return []
-        kp, conf = self._acquire(frame, dets)
+        dets, kp, conf = self.candidates(frame)
         p, need = self._presence(kp, conf, [d[1] for d in dets])
         present = p >= need
         hands, boxes = [], []
         for (_, s, _), k, c, ok in zip(dets, kp, conf, present):
             # not present: the detector fired on something the regressor cannot read as a hand
-            if len(hands) == o.max_hands or not ok or repeats(box_of(k), boxes, o.overlap_iou):
+            kb = box_of(k)
+            if len(hands) == o.max_hands or not ok or repeats(kb, boxes, o.overlap_iou):
                 continue
-            boxes.append(box_of(k))
+            boxes.append(kb)
             hands.append(self._make_hand(k, c, s, size, None, k))
         return hands
 
@@ -393,11 +395,12 @@ class HandTracker:
                 p, need = self._presence(kp, conf, [d[1] for d in dets])
                 for (_, s, _), k, c, pk in zip(dets, kp, conf, p):
                     # hysteresis: where a hand was lost a moment ago, half the evidence will do
-                    ok = pk >= need * (0.5 if self._near_lost(k, ts) else 1.0)
-                    if want == 0 or not ok or repeats(box_of(k), boxes, o.overlap_iou):
+                    ok = pk >= need * (0.5 if self._lost_match(k, ts) is not None else 1.0)
+                    kb = box_of(k)
+                    if want == 0 or not ok or repeats(kb, boxes, o.overlap_iou):
                         continue
                     want -= 1
-                    boxes.append(box_of(k))
+                    boxes.append(kb)
                     t = _Track(self._reuse_id(k, ts), k, c, s, make_filter(o.smoothing, **o.filter_kwargs()),
                                born_ms=ts, last_ms=ts)
                     self._tracks.append(t)
@@ -430,16 +433,20 @@ class HandTracker:
         self._voter.forget(t.id)
         self._lost.append((t, ts))
 
-    def _reuse_id(self, kp: np.ndarray, ts: float) -> int:
-        """A hand found again close to where one was lost a moment ago keeps that id."""
+    def _lost_match(self, kp: np.ndarray, ts: float) -> int | None:
+        """Index in ``_lost`` of the hand lost within ``lost_id_ttl_ms`` that overlaps ``kp`` most
+        (IoU > 0.3), or None."""
         b = box_of(kp)
         best, best_iou = None, 0.3
         for i, (t, when) in enumerate(self._lost):
-            if ts - when > self.options.lost_id_ttl_ms:
-                continue
-            v = iou(b, box_of(t.kp))
+            v = iou(b, box_of(t.kp)) if ts - when <= self.options.lost_id_ttl_ms else 0.0
             if v > best_iou:
                 best, best_iou = i, v
+        return best
+
+    def _reuse_id(self, kp: np.ndarray, ts: float) -> int:
+        """A hand found again close to where one was lost a moment ago keeps that id."""
+        best = self._lost_match(kp, ts)
         if best is not None:
             return self._lost.pop(best)[0].id
         self._next_id += 1

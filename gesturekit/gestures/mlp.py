@@ -152,6 +152,18 @@ class GestureMLP:
 
 # --- training ------------------------------------------------------------------------------
 
+def load_helper_mlp(path: str | Path | None, default_name: str, labels) -> tuple[GestureMLP, Path]:
+    """(model, its path): a shipped helper classifier (``models/<default_name>`` when ``path`` is
+    None) whose labels must be exactly ``labels``; ModelFileError names the file otherwise."""
+    from ..runtime import default_model
+
+    path = Path(path) if path is not None else default_model(default_name)
+    mlp = GestureMLP.load(path)
+    if sorted(mlp.labels) != sorted(labels):
+        raise ModelFileError(f"{path}: labels {mlp.labels}, expected {list(labels)}")
+    return mlp, path
+
+
 def stratified_split(labels, val_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Seeded per-class split: (train indices, held-out indices), both sorted."""
     if not 0.0 < val_fraction < 1.0:
