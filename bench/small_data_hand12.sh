@@ -7,7 +7,7 @@ for init in none shipped; do
   extra=()
   [ "$init" = shipped ] && extra=(--init models/keypoints.pt)
   gesturekit train keypoints --data ../shared/data/hands26k/train --val ../shared/data/hands26k/val \
-    --layout hand12 --train-limit 60 --val-limit 200 --repeat 25 --epochs 16 --heavy-augment \
+    --layout hand12 --train-limit 60 --val-limit 200 --repeat 25 --epochs 16 --augment heavy \
     --lr 3e-3 --threads "${THREADS:-1}" --workers 0 --out "runs/hand12_$init" \
     --export "runs/hand12_$init/export/hand12" "${extra[@]}"
   gesturekit eval keypoints --data ../shared/data/hands26k/val --limit 200 \

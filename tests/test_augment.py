@@ -12,6 +12,10 @@ def test_options_validate_fields():
         AugmentOptions(scale=(1.2, 0.8))
     h = AugmentOptions.heavy()
     assert h.rotate_deg > AugmentOptions().rotate_deg and h.scale[0] < AugmentOptions().scale[0]
+    light = AugmentOptions.named("light")
+    assert light.rotate_deg < AugmentOptions().rotate_deg and light.shift < AugmentOptions().shift
+    with pytest.raises(ValueError, match="unknown augmentation 'wild'"):
+        AugmentOptions.named("wild")
 
 
 @pytest.mark.parametrize("seed", range(6))

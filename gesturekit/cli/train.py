@@ -23,7 +23,8 @@ def add_commands(sub) -> None:
     k.add_argument("--train-limit", type=int, help="use only this many images of each --data (seeded)")
     k.add_argument("--val-limit", type=int, default=1000)
     k.add_argument("--repeat", type=int, default=1, help="draws per image per epoch")
-    k.add_argument("--heavy-augment", action="store_true", help="stronger augmentation for tiny data sets")
+    k.add_argument("--augment", default="default", choices=["default", "heavy", "light"],
+                   help="heavy: tiny data sets; light: a last low-rate fine-tune on run-time-like crops")
     k.add_argument("--init", help="warm-start from a checkpoint, e.g. models/keypoints.pt (shapes that fit)")
     k.add_argument("--threads", type=int, default=2)
     k.add_argument("--workers", type=int, default=1)
@@ -46,7 +47,7 @@ def _train_keypoints(args: argparse.Namespace) -> int:
                       threads=args.threads, workers=args.workers, out=args.out, device=args.device)
     best = train_keypoints(args.data, args.val, get_layout(args.layout), args.arch, args.input_size, cfg,
                            val_limit=args.val_limit, train_limit=args.train_limit, repeat=args.repeat,
-                           augment=AugmentOptions.heavy() if args.heavy_augment else AugmentOptions(), init=args.init)
+                           augment=AugmentOptions.named(args.augment), init=args.init)
     print(f"best checkpoint: {best}")
     if args.export:
         from ..train.export import export_keypoints

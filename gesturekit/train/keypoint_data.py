@@ -49,7 +49,7 @@ class KeypointCrops:
         # hand angle when both of its points are labelled.
         angle = hand_angle(kp) if self.upright and vis[WRIST] and vis[MIDDLE_MCP] else 0.0
         base = crop_from_keypoints(kp[vis] if vis.sum() >= 2 else kp, CROP_SCALE, angle)
-        o = self.opts or AugmentOptions(shift=0.08, scale=(0.9, 1.15), rotate_deg=15.0)
+        o = self.opts or AugmentOptions.light()  # evaluation: only the geometric jitter
         crop = base.jittered(rng, o.shift, o.scale, o.rotate_deg)
         flip = False
         if self.opts is not None:
