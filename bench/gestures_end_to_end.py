@@ -2,10 +2,10 @@
 
 For every crop of ``hagrid12/<class>/`` (12 gestures + none): pad it by a quarter of
 its longer side (border replication by default), take the crop rectangle as the hand
-box, run the keypoint model the way the tracker's static mode does (a first pass on
-``crop_from_box(box, ratio)``, a second on the upright ``crop_from_keypoints(kp,
-CROP_SCALE)``, the second kept unless its mean confidence is more than 0.05 lower),
-and the handedness classifier on the points. Then, on a stratified, seeded held-out
+box, read it the way the tracker reads a new hand (:func:`gesturekit.landmarks.acquire`:
+the box crop at ``--rotations`` quarter turns, the most confident kept, then a pass on the
+upright ``crop_from_keypoints(kp, CROP_SCALE)``, kept unless its mean confidence is more
+than 0.05 lower), and the handedness classifier on the points. Then, on a stratified, seeded held-out
 part (one row per image):
 
 (a) the shipped MLP (``models/gesture_mlp.npz``, trained on MediaPipe keypoints) on our points,
@@ -13,8 +13,8 @@ part (one row per image):
     training part of our points,
 (c) the rules (:class:`~gesturekit.gestures.rules.RuleClassifier`) on the 10 classes they cover.
 
-Keypoints are cached in ``runs/`` (keyed by the model file's hash, the ratio and the
-border), so re-scoring is instant::
+Keypoints are cached in ``runs/`` (keyed by the model file's hash, the ratio, the
+border and the passes), so re-scoring is instant::
 
     nice -n 10 python bench/gestures_end_to_end.py --model models/keypoints.onnx \\
         --json runs/gestures_e2e.json --confusion docs/gesture_e2e_confusion.png \\
@@ -39,9 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "hagrid12"
 sys.path.insert(0, str(ROOT))
 
-from gesturekit.geometry import crop_from_box, crop_from_keypoints
 from gesturekit.gestures.samples import HAGRID_NAMES
-from gesturekit.landmarks import CROP_SCALE, LandmarkRegressor, run_keypoint_net
+from gesturekit.landmarks import CROP_SCALE, LandmarkRegressor, acquire
 
 # the folders whose gesture the rules know (HaGRID name → gesturekit name); the rest
 # (mute, stop_inverted, none) are classes of the MLP only
@@ -82,57 +81,30 @@ def pad_crop(img: np.ndarray, fraction: float = PAD_FRACTION, border: str = "rep
     return out, np.array([pad, pad, pad + w, pad + h], np.float32), pad
 
 
-def _run(reg: LandmarkRegressor, frames: list[np.ndarray], crops: list) -> tuple[np.ndarray, np.ndarray]:
-    """One batched network call over crops from *different* frames (the regressor's own
-    ``predict`` takes one frame); the same warp and mapping as ``LandmarkRegressor.predict``."""
-    batch = np.concatenate([reg.crops_to_batch(f, [c]) for f, c in zip(frames, crops)])
-    xy, conf = run_keypoint_net(reg.runner, batch, reg.layout, reg.flip_test)
-    s = reg.input_size
-    kp = np.stack([c.to_frame(p, s) for c, p in zip(crops, (xy + 1.0) * (s / 2.0))]).astype(np.float32)
-    return kp, np.clip(conf, 0.0, 1.0).astype(np.float32)
-
-
 def regress(paths: list[Path], model: str | Path, ratio: float = 1.5, border: str = "replicate",
-            batch: int = 32, threads: int | None = None, progress: bool = False, refine: int = 1,
-            flip_test: bool = False) -> dict[str, np.ndarray]:
-    """Our model's keypoints (N, 21, 2) in each original crop's pixels, their confidences
-    (N, 21), the first pass's mean confidence and whether the (last) refined pass was kept.
-
-    ``refine``: upright passes after the first (1 = the tracker's static mode; more imitate
-    video mode, where each frame's crop comes from the previous frame's points)."""
+            threads: int | None = None, progress: bool = False, refine: int = 1, flip_test: bool = False,
+            rotations: int = 4) -> dict[str, np.ndarray]:
+    """Our model's keypoints (N, 21, 2) in each original crop's pixels and their confidences
+    (N, 21), each crop read as the tracker reads a new hand (:func:`gesturekit.landmarks.acquire`:
+    ``rotations`` turns of the box crop, the most confident kept, then ``refine`` upright passes;
+    more than 1 imitates video mode, where each frame's crop comes from the previous points)."""
     reg = LandmarkRegressor(model, threads=threads, flip_test=flip_test)
     if reg.num_points != 21:
         raise ValueError(f"{model}: {reg.num_points}-point layout; the gesture classifiers need 21")
     n = len(paths)
     kps = np.zeros((n, 21, 2), np.float32)
     confs = np.zeros((n, 21), np.float32)
-    conf1 = np.zeros(n, np.float32)
-    refined = np.zeros(n, bool)
     t0 = time.perf_counter()
-    for s in range(0, n, batch):
-        frames, boxes, pads = [], [], []
-        for p in paths[s:s + batch]:
-            img = cv2.imread(str(p), cv2.IMREAD_COLOR)
-            if img is None:
-                raise ValueError(f"{p}: cannot read or decode the image")
-            f, b, pad = pad_crop(img, PAD_FRACTION, border)
-            frames.append(f)
-            boxes.append(b)
-            pads.append(pad)
-        kp, conf = _run(reg, frames, [crop_from_box(b, ratio, 0.0) for b in boxes])
-        sl = slice(s, s + len(frames))
-        conf1[sl] = conf.mean(1)
-        for _ in range(refine):
-            # again on the crop the network was trained on (as the tracker's static mode)
-            kp2, conf2 = _run(reg, frames, [crop_from_keypoints(k, CROP_SCALE) for k in kp])
-            better = conf2.mean(1) >= conf.mean(1) - 0.05
-            kp[better], conf[better] = kp2[better], conf2[better]
-        kps[sl] = kp - np.asarray(pads, np.float32)[:, None, None]
-        confs[sl], refined[sl] = conf, better
-        if progress and (s // batch) % 20 == 0:
-            done = s + len(frames)
-            print(f"  {done}/{n} crops, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-    return {"keypoints": kps, "confidence": confs, "first_pass_conf": conf1, "refined": refined}
+    for i, p in enumerate(paths):
+        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if img is None:
+            raise ValueError(f"{p}: cannot read or decode the image")
+        f, box, pad = pad_crop(img, PAD_FRACTION, border)
+        kp, conf = acquire(reg.predict, f, [box], [0.0], ratio, rotations=rotations, refine=refine)
+        kps[i], confs[i] = kp[0] - pad, conf[0]
+        if progress and i % 1000 == 999:
+            print(f"  {i + 1}/{n} crops, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    return {"keypoints": kps, "confidence": confs}
 
 
 def file_hash(path: str | Path) -> str:
@@ -145,10 +117,11 @@ def file_hash(path: str | Path) -> str:
 
 def cached_keypoints(paths: list[Path], model: str | Path, ratio: float, border: str, cache_dir: Path,
                      root: Path = DATA, threads: int | None = None, refine: int = 1,
-                     flip_test: bool = False) -> dict[str, np.ndarray]:
+                     flip_test: bool = False, rotations: int = 4) -> dict[str, np.ndarray]:
     """:func:`regress` through an .npz cache holding every crop computed so far for this
-    (model file, ratio, border); only the missing crops are run."""
-    tag = f"r{ratio:g}_{border}" + (f"_x{refine}" if refine != 1 else "") + ("_flip" if flip_test else "")
+    (model file, ratio, border, passes); only the missing crops are run."""
+    tag = (f"r{ratio:g}_{border}_rot{rotations}" + (f"_x{refine}" if refine != 1 else "")
+           + ("_flip" if flip_test else ""))
     cache = Path(cache_dir) / f"gestures_e2e_{Path(model).stem}_{file_hash(model)}_{tag}.npz"
     rel = [str(Path(p).relative_to(root)) for p in paths]
     have: dict[str, np.ndarray] = {}
@@ -160,7 +133,7 @@ def cached_keypoints(paths: list[Path], model: str | Path, ratio: float, border:
     if missing:
         print(f"regressing {len(missing)} crops with {model} (ratio {ratio:g}, {border} border)", file=sys.stderr)
         new = regress([paths[i] for i in missing], model, ratio, border, threads=threads, progress=True,
-                      refine=refine, flip_test=flip_test)
+                      refine=refine, flip_test=flip_test, rotations=rotations)
         new["images"] = np.asarray([rel[i] for i in missing])
         have = new if not have else {k: np.concatenate([have[k], new[k]]) for k in new}
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -332,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="first-pass crop side / longer side of the hand box (several: a sweep)")
     ap.add_argument("--border", choices=sorted(BORDERS), default="replicate")
     ap.add_argument("--refine", type=int, default=1, help="upright passes after the first (tracker: 1)")
+    ap.add_argument("--rotations", type=int, default=4, help="turns of the first crop tried (tracker: 4)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--flip-test", action="store_true", help="also read mirrored crops and average")
     ap.add_argument("--cache-dir", type=Path, default=ROOT / "runs")
@@ -345,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--limit-per-class: must be >= 2")
     if a.refine < 0:
         ap.error("--refine: must be >= 0")
+    if a.rotations < 1:
+        ap.error("--rotations: must be >= 1")
 
     from gesturekit.handedness import HandednessClassifier
 
@@ -356,18 +332,17 @@ def main(argv: list[str] | None = None) -> int:
     side = HandednessClassifier()
     out: dict = {"model": str(a.model), "model_sha256_12": file_hash(a.model), "border": a.border,
                  "pad_fraction": PAD_FRACTION, "crop_scale": CROP_SCALE, "refine": a.refine,
-                 "flip_test": a.flip_test, "runs": []}
+                 "rotations": a.rotations, "flip_test": a.flip_test, "runs": []}
     last = None
     for ratio in a.ratio:
         t0 = time.perf_counter()
         k = cached_keypoints(paths, a.model, ratio, a.border, a.cache_dir, a.data, a.threads, a.refine,
-                             a.flip_test)
+                             a.flip_test, a.rotations)
         kp = k["keypoints"].astype(np.float64)
         hands = [("right" if p >= 0.5 else "left") for p in side.prob_right(kp)]
         s = score(kp, labels, hands, a.shipped, a.seed, a.val_fraction)
         run = {"ratio": ratio, "seconds": round(time.perf_counter() - t0, 1),
                "mean_conf": round(float(k["confidence"].mean()), 4),
-               "refined_share": round(float(k["refined"].mean()), 4),
                "vs_mediapipe": {m: round(v, 4) for m, v in mediapipe_agreement(paths, kp, a.data).items()},
                **s.results}
         out["runs"].append(run)
@@ -383,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     if last is not None and (a.confusion or a.save_model):
         if best["ratio"] != a.ratio[-1]:  # re-score at the best ratio (cached: instant)
             k = cached_keypoints(paths, a.model, best["ratio"], a.border, a.cache_dir, a.data, a.threads, a.refine,
-                                 a.flip_test)
+                                 a.flip_test, a.rotations)
             kp = k["keypoints"].astype(np.float64)
             hands = [("right" if p >= 0.5 else "left") for p in side.prob_right(kp)]
             last = score(kp, labels, hands, a.shipped, a.seed, a.val_fraction)

@@ -8,14 +8,14 @@ the same way so that what it feeds matches what the network learned.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .errors import LayoutMismatchError
-from .geometry import Crop
+from .geometry import Crop, crop_from_box, crop_from_keypoints
 from .images import as_bgr_uint8
 from .layouts import HAND_21, KeypointLayout
 
@@ -99,3 +99,36 @@ class LandmarkRegressor:
         px = (xy + 1.0) * (s / 2.0)  # [-1, 1] → continuous crop pixels
         kps = np.stack([c.to_frame(p, s) for c, p in zip(crops, px)]).astype(np.float32)
         return kps, np.clip(conf, 0.0, 1.0).astype(np.float32)
+
+
+Predict = Callable[[np.ndarray, Sequence[Crop]], tuple[np.ndarray, np.ndarray]]
+
+
+def acquire(predict: Predict, frame: np.ndarray, boxes: Sequence[np.ndarray], angles: Sequence[float],
+            ratio: float, zooms: Sequence[float] = (1.0,), rotations: int = 1, refine: int = 1,
+            crop_scale: float = CROP_SCALE, upright: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Keypoints ``(N, K, 2)`` and confidences ``(N, K)`` of hands known only by a box.
+
+    Each box is read at every zoom (crop side = ``ratio`` × zoom × its longer side) and every
+    one of ``rotations`` orientations spread evenly from its angle, all in one batch; the most
+    confident reading is kept. A box gives no reliable orientation (the detector's angle head
+    is often off by 90° on fists and sideways thumbs), and a crop read far from upright
+    confuses the fingers, so trying four quarter turns rescues those poses. ``refine`` more
+    passes on the upright crop that training used (21-point layouts, ``upright``), each kept
+    unless clearly less confident. ``predict`` is :meth:`LandmarkRegressor.predict` or a wrapper.
+    """
+    if rotations < 1 or not zooms:
+        raise ValueError("acquire: need rotations >= 1 and at least one zoom")
+    turns = [2.0 * np.pi * r / rotations for r in range(rotations)]
+    crops = [crop_from_box(b, ratio * z, float(a) + t) for b, a in zip(boxes, angles) for z in zooms for t in turns]
+    kp, conf = predict(frame, crops)
+    n, per = len(boxes), len(zooms) * rotations
+    if per > 1 and n:
+        kp, conf = kp.reshape(n, per, *kp.shape[1:]), conf.reshape(n, per, -1)
+        rows, best = np.arange(n), conf.mean(2).argmax(1)
+        kp, conf = kp[rows, best], conf[rows, best]
+    for _ in range(refine if upright and n else 0):
+        kp2, conf2 = predict(frame, [crop_from_keypoints(k, crop_scale) for k in kp])
+        better = conf2.mean(1) >= conf.mean(1) - 0.05
+        kp[better], conf[better] = kp2[better], conf2[better]
+    return kp, conf

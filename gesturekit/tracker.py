@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from .filters import FILTERS, make_filter
-from .geometry import Crop, crop_from_box, crop_from_keypoints
+from .geometry import Crop, crop_from_keypoints
 from .handedness import HandednessVoter, flip_side
 from .images import as_bgr_uint8
-from .landmarks import CROP_SCALE
+from .landmarks import CROP_SCALE, acquire
 from .layouts import HAND_21
 from .types import Hand, Hands
 
@@ -71,6 +71,7 @@ class TrackerOptions:
     # a new hand is read at each of these multiples of that crop and the most confident one kept:
     # big hands are boxed small, and the wider crop rescues them (docs/tracker.md)
     acquire_zooms: tuple[float, ...] = (1.0, 1.6)
+    acquire_rotations: int = 4              # ... and at this many turns from the detector's angle
     detect_interval: int = 5                # frames between detector runs while some hands are followed
     overlap_iou: float = 0.3                # a detection overlapping a track by more is ignored
     static_refine: bool = True              # static mode: second pass on an upright keypoint crop
@@ -105,6 +106,8 @@ class TrackerOptions:
         need(isinstance(z, (tuple, list)) and len(z) >= 1
              and all(isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in z),
              "acquire_zooms", "must be a non-empty sequence of numbers > 0")
+        need(isinstance(self.acquire_rotations, int) and not isinstance(self.acquire_rotations, bool)
+             and self.acquire_rotations >= 1, "acquire_rotations", "must be an int >= 1")
 
     def filter_kwargs(self) -> dict:
         if self.smoothing == "one_euro":
@@ -287,22 +290,10 @@ class HandTracker:
 
     def _acquire(self, frame: np.ndarray, dets) -> tuple[np.ndarray, np.ndarray]:
         o = self.options
-        zooms = o.acquire_zooms
-        crops = [crop_from_box(b, o.detector_crop_ratio * z, a) for b, _, a in dets for z in zooms]
-        kp, conf = self._regress(frame, crops)
-        if len(zooms) > 1 and len(kp):
-            kp = kp.reshape(len(dets), len(zooms), *kp.shape[1:])
-            conf = conf.reshape(len(dets), len(zooms), -1)
-            rows, best = np.arange(len(dets)), conf.mean(2).argmax(1)
-            kp, conf = kp[rows, best], conf[rows, best]
-        if o.static_refine and self._is_hand21 and len(kp):
-            # The detector's box is neither upright nor exactly sized: one more pass on the
-            # crop the network was trained on (as the tracker builds it) sharpens the points.
-            crops2 = [crop_from_keypoints(k, o.crop_scale) for k in kp]
-            kp2, conf2 = self._regress(frame, crops2)
-            better = conf2.mean(1) >= conf.mean(1) - 0.05
-            kp[better], conf[better] = kp2[better], conf2[better]
-        return kp, conf
+        # The detector's box is neither upright nor exactly sized: read it at several widths and
+        # turns, then once more on the upright crop the network was trained on.
+        return acquire(self._regress, frame, [d[0] for d in dets], [d[2] for d in dets], o.detector_crop_ratio,
+                       o.acquire_zooms, o.acquire_rotations, int(o.static_refine), o.crop_scale, self._is_hand21)
 
     def candidates(self, frame: np.ndarray, top: int | None = None) -> tuple[list, np.ndarray, np.ndarray]:
         """What static mode weighs as new hands: the ``top`` best detections (default ``max_hands``

@@ -93,3 +93,29 @@ def test_flip_test_mirrors_x_and_swaps_the_layouts_pairs():
     # mirrored, the right point is read as 'left': negated x and the swap bring both back
     np.testing.assert_allclose(fxy, [[[-0.5, -0.05], [0.5, -0.05]]], atol=1e-6)
     np.testing.assert_allclose(fconf, conf)
+
+
+def test_acquire_keeps_the_most_confident_turn_then_refines_upright():
+    """A reader that only reads hands turned a quarter from the box's angle: acquire finds that
+    turn among four, keeps it, and its refine pass reads the upright crop of those points."""
+    from gesturekit.geometry import hand_angle
+    from gesturekit.landmarks import acquire
+
+    truth = np.array([[50.0 + 20 * np.cos(t), 60.0 + 20 * np.sin(t)] for t in np.linspace(0, 6, 21)])
+    truth[0], truth[9] = [50, 80], [50, 50]  # wrist below the middle MCP: upright
+    calls = []
+
+    def predict(frame, crops):
+        calls.append([round(float(c.angle), 3) for c in crops])
+        right = [abs(np.cos(c.angle - np.pi / 2)) < 1e-6 or abs(c.angle - hand_angle(truth)) < 1e-6 for c in crops]
+        kp = np.stack([truth if ok else truth[::-1] for ok in right]).astype(np.float32)
+        return kp, np.array([[0.9 if ok else 0.2] * 21 for ok in right], np.float32)
+
+    kp, conf = acquire(predict, np.zeros((100, 100, 3), np.uint8), [np.array([30, 40, 70, 80])], [0.0],
+                       1.3, zooms=(1.0, 1.6), rotations=4)
+    assert calls[0] == [0.0, 1.571, 3.142, 4.712] * 2          # zooms × turns, one batch
+    assert len(calls) == 2 and len(calls[1]) == 1               # then one upright pass
+    np.testing.assert_allclose(kp[0], truth, atol=1e-5)
+    assert conf.shape == (1, 21) and conf.min() == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="rotations"):
+        acquire(predict, np.zeros((10, 10, 3), np.uint8), [], [], 1.3, rotations=0)

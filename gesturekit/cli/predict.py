@@ -24,6 +24,7 @@ def _tracker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-detection-confidence", type=float, help="default: TrackerOptions")
     p.add_argument("--min-presence-confidence", type=float, help="default: TrackerOptions")
     p.add_argument("--crop-ratio", type=float, help="crop side / detector box side (default: TrackerOptions)")
+    p.add_argument("--acquire-rotations", type=int, help="turns tried on a new hand's crop (default: TrackerOptions)")
 
 
 def _make_tracker(args: argparse.Namespace, **extra):
@@ -36,6 +37,8 @@ def _make_tracker(args: argparse.Namespace, **extra):
             kw[name] = getattr(args, name)
     if args.crop_ratio:
         kw["detector_crop_ratio"] = args.crop_ratio
+    if args.acquire_rotations is not None:
+        kw["acquire_rotations"] = args.acquire_rotations
     return HandTracker(TrackerOptions(**kw))
 
 
