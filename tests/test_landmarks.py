@@ -95,11 +95,13 @@ def test_flip_test_mirrors_x_and_swaps_the_layouts_pairs():
     np.testing.assert_allclose(fconf, conf)
 
 
-def test_acquire_keeps_the_most_confident_turn_then_refines_upright():
-    """A reader that only reads hands turned a quarter from the box's angle: acquire finds that
-    turn among four, keeps it, and its refine pass reads the upright crop of those points."""
+def test_acquire_turns_only_unsure_boxes_keeps_the_most_confident_then_refines_upright():
+    """A reader that only reads crops at the hand's true angle (upright, 0), given a box whose
+    angle is a quarter turn off: the unsure first reading sends acquire to the other turns, it
+    keeps the right one, then reads the upright crop of those points. A confident first
+    reading is kept without turning."""
     from gesturekit.geometry import hand_angle
-    from gesturekit.landmarks import acquire
+    from gesturekit.landmarks import TURN_BELOW, acquire
 
     truth = np.array([[50.0 + 20 * np.cos(t), 60.0 + 20 * np.sin(t)] for t in np.linspace(0, 6, 21)])
     truth[0], truth[9] = [50, 80], [50, 50]  # wrist below the middle MCP: upright
@@ -107,15 +109,21 @@ def test_acquire_keeps_the_most_confident_turn_then_refines_upright():
 
     def predict(frame, crops):
         calls.append([round(float(c.angle), 3) for c in crops])
-        right = [abs(np.cos(c.angle - np.pi / 2)) < 1e-6 or abs(c.angle - hand_angle(truth)) < 1e-6 for c in crops]
+        right = [abs(np.sin((c.angle - hand_angle(truth)) / 2)) < 1e-6 for c in crops]
         kp = np.stack([truth if ok else truth[::-1] for ok in right]).astype(np.float32)
-        return kp, np.array([[0.9 if ok else 0.2] * 21 for ok in right], np.float32)
+        return kp, np.array([[0.9 if ok else TURN_BELOW - 0.1] * 21 for ok in right], np.float32)
 
-    kp, conf = acquire(predict, np.zeros((100, 100, 3), np.uint8), [np.array([30, 40, 70, 80])], [0.0],
-                       1.3, zooms=(1.0, 1.6), rotations=4)
-    assert calls[0] == [0.0, 1.571, 3.142, 4.712] * 2          # zooms × turns, one batch
-    assert len(calls) == 2 and len(calls[1]) == 1               # then one upright pass
+    frame, box = np.zeros((100, 100, 3), np.uint8), np.array([30, 40, 70, 80])
+    kp, conf = acquire(predict, frame, [box], [-np.pi / 2], 1.3, zooms=(1.0, 1.6), rotations=4)
+    assert calls[0] == [-1.571, -1.571]                            # both zooms at the box's angle
+    assert calls[1] == [0.0, 1.571, 3.142] * 2                     # unsure: zooms × the other turns
+    assert len(calls) == 3 and len(calls[2]) == 1                  # then one upright pass
     np.testing.assert_allclose(kp[0], truth, atol=1e-5)
     assert conf.shape == (1, 21) and conf.min() == pytest.approx(0.9)
+
+    calls.clear()
+    kp, _ = acquire(predict, frame, [box], [0.0], 1.3, zooms=(1.0, 1.6), rotations=4, refine=0)
+    assert calls == [[0.0, 0.0]]                                   # sure at once: no turns
+    np.testing.assert_allclose(kp[0], truth, atol=1e-5)
     with pytest.raises(ValueError, match="rotations"):
-        acquire(predict, np.zeros((10, 10, 3), np.uint8), [], [], 1.3, rotations=0)
+        acquire(predict, frame, [], [], 1.3, rotations=0)
