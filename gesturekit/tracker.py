@@ -72,6 +72,7 @@ class TrackerOptions:
     # big hands are boxed small, and the wider crop rescues them (docs/tracker.md)
     acquire_zooms: tuple[float, ...] = (1.0, 1.6)
     acquire_rotations: int = 4              # ... and at this many turns from the detector's angle
+    frame_candidate: bool = True            # with no hand found or followed, also read the whole frame
     detect_interval: int = 5                # frames between detector runs while some hands are followed
     overlap_iou: float = 0.3                # a detection overlapping a track by more is ignored
     static_refine: bool = True              # static mode: second pass on an upright keypoint crop
@@ -121,6 +122,11 @@ def box_of(kp: np.ndarray) -> np.ndarray:
     if len(p) == 0:
         return np.zeros(4, np.float32)
     return np.array([*p.min(0), *p.max(0)], np.float32)
+
+
+def _degenerate(box: np.ndarray) -> bool:
+    """A keypoint box under 2 px on a side: points collapsed onto one spot, no hand."""
+    return bool(min(box[2] - box[0], box[3] - box[1]) < 2)
 
 
 def _intersection(a: np.ndarray, b: np.ndarray) -> float:
@@ -339,20 +345,34 @@ class HandTracker:
                 log.debug("gesture skipped: %s", e)
         return hand
 
+    def _frame_candidate(self, frame: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """The whole frame as one more box, scored as the weakest box the tracker tries: the
+        detector boxes a hand that fills the frame or enters from its edge small or not at all,
+        and the keypoint model reads such a hand from the whole frame."""
+        h, w = frame.shape[:2]
+        half = max(w, h) / self.options.detector_crop_ratio / 2  # its first reading spans the frame
+        box = np.array([w / 2 - half, h / 2 - half, w / 2 + half, h / 2 + half], np.float32)
+        return box, self.options.min_detection_confidence, 0.0
+
     def _process_static(self, frame: np.ndarray) -> list[Hand]:
         size = (frame.shape[1], frame.shape[0])
         o = self.options
-        dets, kp, conf = self.candidates(frame)
-        p, need = self._presence(kp, conf, [d[1] for d in dets])
-        present = p >= need
         hands, boxes = [], []
-        for (_, s, _), k, c, ok in zip(dets, kp, conf, present):
-            # not present: the detector fired on something the regressor cannot read as a hand
-            kb = box_of(k)
-            if len(hands) == o.max_hands or not ok or repeats(kb, boxes, o.overlap_iou):
-                continue
-            boxes.append(kb)
-            hands.append(self._make_hand(k, c, s, size, None, k))
+
+        def take(dets, kp, conf) -> None:
+            p, need = self._presence(kp, conf, [d[1] for d in dets])
+            for (_, s, _), k, c, pk in zip(dets, kp, conf, p):
+                # not present: the detector fired on something the regressor cannot read as a hand
+                kb = box_of(k)
+                if len(hands) == o.max_hands or pk < need or _degenerate(kb) or repeats(kb, boxes, o.overlap_iou):
+                    continue
+                boxes.append(kb)
+                hands.append(self._make_hand(k, c, s, size, None, k))
+
+        take(*self.candidates(frame))
+        if not hands and o.frame_candidate:
+            whole = [self._frame_candidate(frame)]
+            take(whole, *self._acquire(frame, whole))
         return hands
 
     def _process_video(self, frame: np.ndarray, ts: float) -> list[Hand]:
@@ -367,7 +387,7 @@ class HandTracker:
             keep = []
             for t, k, c in zip(self._tracks, kp, conf):
                 b = box_of(k)
-                if float(c.mean()) >= o.min_tracking_confidence and min(b[2] - b[0], b[3] - b[1]) >= 2:
+                if float(c.mean()) >= o.min_tracking_confidence and not _degenerate(b):
                     t.kp, t.conf, t.score, t.last_ms = k, c, float(c.mean()), ts
                     keep.append(t)
                 else:
@@ -381,6 +401,8 @@ class HandTracker:
             self._since_detect = 0
             boxes = [box_of(t.kp) for t in self._tracks]
             dets = [d for d in self._detect(frame) if not repeats(d[0], boxes, o.overlap_iou)][: want + 1]
+            if not self._tracks and o.frame_candidate:
+                dets.append(self._frame_candidate(frame))
             if dets:
                 kp, conf = self._acquire(frame, dets)
                 p, need = self._presence(kp, conf, [d[1] for d in dets])
@@ -388,7 +410,7 @@ class HandTracker:
                     # hysteresis: where a hand was lost a moment ago, half the evidence will do
                     ok = pk >= need * (0.5 if self._lost_match(k, ts) is not None else 1.0)
                     kb = box_of(k)
-                    if want == 0 or not ok or repeats(kb, boxes, o.overlap_iou):
+                    if want == 0 or not ok or _degenerate(kb) or repeats(kb, boxes, o.overlap_iou):
                         continue
                     want -= 1
                     boxes.append(kb)

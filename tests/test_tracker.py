@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from fakes import FakeDetector, FakeRegressor, hand_at, set_truth
+from fakes import Dets, FakeDetector, FakeRegressor, hand_at, set_truth
 
 from gesturekit.sources import ArraySource
 from gesturekit.tracker import HandTracker, TrackerOptions, iou, repeats
@@ -53,9 +53,33 @@ class SmallBoxDetector(FakeDetector):
 @pytest.mark.parametrize("zooms,found", [((1.0,), False), ((1.0, 1.6), True)])
 def test_a_wider_acquisition_crop_rescues_a_hand_boxed_too_small(zooms, found):
     det, reg = SmallBoxDetector(), FakeRegressor()
-    tr = HandTracker(TrackerOptions(acquire_zooms=zooms, presence_model=""), detector=det, regressor=reg)
+    tr = HandTracker(TrackerOptions(acquire_zooms=zooms, presence_model="", frame_candidate=False),
+                     detector=det, regressor=reg)
     set_truth(det, reg, [hand_at(100, 100, size=80)])
     assert (len(tr.process(np.zeros((200, 200, 3), np.uint8))) == 1) == found
+
+
+class BlindDetector(FakeDetector):
+    """Sees nothing, as the shipped detector on a hand that fills the frame."""
+
+    def detect(self, frame):
+        self.calls += 1
+        return Dets(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0))
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_the_whole_frame_is_read_when_the_detector_finds_nothing(on):
+    det, reg = BlindDetector(), FakeRegressor()
+    frame = np.zeros((240, 320, 3), np.uint8)
+    tr = HandTracker(TrackerOptions(presence_model="", frame_candidate=on), detector=det, regressor=reg)
+    set_truth(det, reg, [hand_at(160, 120, size=200)])
+    assert len(tr.process(frame)) == (1 if on else 0)
+    hands = [tr.process(frame, 33.0 * i) for i in range(3)]
+    assert [len(h) for h in hands] == ([1, 1, 1] if on else [0, 0, 0])
+    if on:
+        assert len({h[0].track_id for h in hands}) == 1
+    set_truth(det, reg, [])                                   # an empty scene stays empty
+    assert len(HandTracker(TrackerOptions(presence_model=""), detector=det, regressor=reg).process(frame)) == 0
 
 
 # --- video mode -----------------------------------------------------------------------------------
