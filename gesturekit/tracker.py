@@ -345,35 +345,42 @@ class HandTracker:
                 log.debug("gesture skipped: %s", e)
         return hand
 
-    def _frame_candidate(self, frame: np.ndarray) -> tuple[np.ndarray, float, float]:
-        """The whole frame as one more box, scored as the weakest box the tracker tries: the
-        detector boxes a hand that fills the frame or enters from its edge small or not at all,
-        and the keypoint model reads such a hand from the whole frame."""
+    def _gate(self, dets: list, kp: np.ndarray, conf: np.ndarray, boxes: list[np.ndarray], want: int,
+              ts: float | None = None) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """(keypoints, confidences, detector score) of the read candidates that are new hands, best
+        first, at most ``want``: present (in video, where a hand was lost a moment ago, half the
+        threshold will do), not collapsed onto a spot, and not one of ``boxes`` again (their
+        keypoint boxes are added to ``boxes``)."""
+        p, need = self._presence(kp, conf, [d[1] for d in dets])
+        found = []
+        for (_, s, _), k, c, pk in zip(dets, kp, conf, p):
+            lost_here = ts is not None and self._lost_match(k, ts) is not None
+            kb = box_of(k)
+            if len(found) == want or pk < need * (0.5 if lost_here else 1.0) or _degenerate(kb) \
+                    or repeats(kb, boxes, self.options.overlap_iou):
+                continue
+            boxes.append(kb)
+            found.append((k, c, s))
+        return found
+
+    def _whole_frame(self, frame: np.ndarray, boxes: list[np.ndarray], want: int, ts: float | None = None) -> list:
+        """:meth:`_gate` on the whole frame read as one more box, scored as the weakest box tried:
+        the detector boxes a hand that fills the frame, or enters it from an edge, small or not at
+        all, and the keypoint model reads such a hand from the whole frame."""
         h, w = frame.shape[:2]
         half = max(w, h) / self.options.detector_crop_ratio / 2  # its first reading spans the frame
-        box = np.array([w / 2 - half, h / 2 - half, w / 2 + half, h / 2 + half], np.float32)
-        return box, self.options.min_detection_confidence, 0.0
+        whole = [(np.array([w / 2 - half, h / 2 - half, w / 2 + half, h / 2 + half], np.float32),
+                  self.options.min_detection_confidence, 0.0)]
+        return self._gate(whole, *self._acquire(frame, whole), boxes, want, ts)
 
     def _process_static(self, frame: np.ndarray) -> list[Hand]:
         size = (frame.shape[1], frame.shape[0])
         o = self.options
-        hands, boxes = [], []
-
-        def take(dets, kp, conf) -> None:
-            p, need = self._presence(kp, conf, [d[1] for d in dets])
-            for (_, s, _), k, c, pk in zip(dets, kp, conf, p):
-                # not present: the detector fired on something the regressor cannot read as a hand
-                kb = box_of(k)
-                if len(hands) == o.max_hands or pk < need or _degenerate(kb) or repeats(kb, boxes, o.overlap_iou):
-                    continue
-                boxes.append(kb)
-                hands.append(self._make_hand(k, c, s, size, None, k))
-
-        take(*self.candidates(frame))
-        if not hands and o.frame_candidate:
-            whole = [self._frame_candidate(frame)]
-            take(whole, *self._acquire(frame, whole))
-        return hands
+        boxes: list[np.ndarray] = []
+        found = self._gate(*self.candidates(frame), boxes, o.max_hands)
+        if not found and o.frame_candidate:
+            found = self._whole_frame(frame, boxes, o.max_hands)
+        return [self._make_hand(k, c, s, size, None, k) for k, c, s in found]
 
     def _process_video(self, frame: np.ndarray, ts: float) -> list[Hand]:
         o = self.options
@@ -401,22 +408,12 @@ class HandTracker:
             self._since_detect = 0
             boxes = [box_of(t.kp) for t in self._tracks]
             dets = [d for d in self._detect(frame) if not repeats(d[0], boxes, o.overlap_iou)][: want + 1]
-            if not self._tracks and o.frame_candidate:
-                dets.append(self._frame_candidate(frame))
-            if dets:
-                kp, conf = self._acquire(frame, dets)
-                p, need = self._presence(kp, conf, [d[1] for d in dets])
-                for (_, s, _), k, c, pk in zip(dets, kp, conf, p):
-                    # hysteresis: where a hand was lost a moment ago, half the evidence will do
-                    ok = pk >= need * (0.5 if self._lost_match(k, ts) is not None else 1.0)
-                    kb = box_of(k)
-                    if want == 0 or not ok or _degenerate(kb) or repeats(kb, boxes, o.overlap_iou):
-                        continue
-                    want -= 1
-                    boxes.append(kb)
-                    t = _Track(self._reuse_id(k, ts), k, c, s, make_filter(o.smoothing, **o.filter_kwargs()),
-                               born_ms=ts, last_ms=ts)
-                    self._tracks.append(t)
+            found = self._gate(dets, *self._acquire(frame, dets), boxes, want, ts) if dets else []
+            if not found and not self._tracks and o.frame_candidate:
+                found = self._whole_frame(frame, boxes, want, ts)
+            if found:
+                self._tracks += [_Track(self._reuse_id(k, ts), k, c, s, make_filter(o.smoothing, **o.filter_kwargs()),
+                                        born_ms=ts, last_ms=ts) for k, c, s in found]
                 self._tracks = self._dedupe(self._tracks, ts)
         self._lost = [(t, when) for t, when in self._lost if ts - when <= o.lost_id_ttl_ms]
         # 3. smooth and report, in track-id order (stable for the caller)
