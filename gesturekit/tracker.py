@@ -51,7 +51,11 @@ class TrackerOptions:
     #                                         confidence gate below decides (scores run low: DETECTOR_CARD)
     min_presence_confidence: float = 0.5    # P(hand) a new hand needs (presence model; without one a new
     #                                         hand needs min_tracking_confidence mean keypoint confidence)
-    min_tracking_confidence: float = 0.2    # mean keypoint confidence below which a track is lost
+    min_tracking_confidence: float = 0.2    # mean keypoint confidence below which a track is unsure
+    # an unsure track (motion blur, a fist seen from the knuckles) coasts on, at no less than half
+    # that confidence, for up to this long, while the detector looks for a better reading of it;
+    # then it is lost (docs/tracker.md)
+    coast_ms: float = 500.0
     # (measured on a 3-epoch checkpoint: hand crops median 0.31, p10 0.14; background p90 0.13;
     #  re-measure with `python bench/bench_tracker.py --conf-study` when the model changes)
     device: str = "auto"                    # auto | cpu | cuda
@@ -102,7 +106,9 @@ class TrackerOptions:
              "must be a number >= 0")
         need(isinstance(self.detect_interval, int) and self.detect_interval >= 1, "detect_interval",
              "must be an int >= 1")
-        need(self.lost_id_ttl_ms >= 0, "lost_id_ttl_ms", "must be >= 0")
+        for name in ("lost_id_ttl_ms", "coast_ms"):
+            v = getattr(self, name)
+            need(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, name, "must be a number >= 0")
         z = self.acquire_zooms
         need(isinstance(z, (tuple, list)) and len(z) >= 1
              and all(isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in z),
@@ -158,6 +164,9 @@ class _Track:
     born_ms: float
     smoothed: np.ndarray | None = None
     last_ms: float = 0.0
+    unsure_ms: float | None = None    # since when it is read below min_tracking_confidence (coasting)
+    best: float = 0.0         # highest mean keypoint confidence read so far
+    gesture: tuple[str | None, float] = (None, 0.0)   # from the last sure reading
     extra: dict = field(default_factory=dict)
 
 
@@ -331,12 +340,12 @@ class HandTracker:
         # mirror=True: the frame is a selfie view, the person's hand is the other side
         return (flip_side(seen) if self.options.mirror else seen), score, seen
 
-    def _make_hand(self, kp, conf, score, size, track_id, kp_raw) -> Hand:
+    def _make_hand(self, kp, conf, score, size, track_id, kp_raw, recognize: bool = True) -> Hand:
         side, side_score, seen = self._side(kp_raw, track_id)
         hand = Hand(keypoints=kp.astype(np.float32), confidence=conf.astype(np.float32), box=box_of(kp),
                     score=float(score), image_size=size, handedness=side, handedness_score=float(side_score),
                     track_id=track_id, layout=self.layout)
-        if self.recognizer is not None and np.isfinite(kp).all():
+        if recognize and self.recognizer is not None and np.isfinite(kp).all():
             try:
                 # the recognizer reads geometry in the image, so it gets the side as seen there
                 res = self.recognizer.recognize(kp.astype(np.float64), seen)
@@ -386,42 +395,78 @@ class HandTracker:
         o = self.options
         size = (frame.shape[1], frame.shape[0])
         lost_now = False
-        # 1. follow every track from its own keypoints
+        # 1. follow every track from its own keypoints; an unsure reading coasts a while
         if self._tracks:
             crops = [crop_from_keypoints(t.kp, o.crop_scale, None if self._is_hand21 else 0.0)
                      for t in self._tracks]
             kp, conf = self._regress(frame, crops)
             keep = []
             for t, k, c in zip(self._tracks, kp, conf):
-                b = box_of(k)
-                if float(c.mean()) >= o.min_tracking_confidence and not _degenerate(b):
-                    t.kp, t.conf, t.score, t.last_ms = k, c, float(c.mean()), ts
+                m = float(c.mean())
+                sure = m >= o.min_tracking_confidence
+                t.unsure_ms = None if sure else ts if t.unsure_ms is None else t.unsure_ms
+                t.best = max(t.best, m)
+                # only a hand once read confidently coasts: a doubtful track born on clutter does not
+                coast = not sure and ts - t.unsure_ms < o.coast_ms and m >= o.min_tracking_confidence / 2 \
+                    and t.best >= 1.5 * o.min_tracking_confidence
+                if (sure or coast) and not _degenerate(box_of(k)):
+                    t.kp, t.conf, t.score, t.last_ms = k, c, m, ts
                     keep.append(t)
                 else:
                     self._lose(t, ts)
                     lost_now = True
             self._tracks = self._dedupe(keep, ts)
-        # 2. look for new hands while fewer than max_hands are followed
+        # 2. look for new hands while fewer than max_hands are followed surely; a new reading of
+        #    a coasting hand takes its place (and its id)
+        sure = [t for t in self._tracks if t.unsure_ms is None]
+        coasting = len(sure) < len(self._tracks)
         self._since_detect += 1
-        want = o.max_hands - len(self._tracks)
-        if want > 0 and (not self._tracks or lost_now or self._since_detect >= o.detect_interval):
+        want = o.max_hands - len(sure)
+        if want > 0 and (not sure or lost_now or coasting or self._since_detect >= o.detect_interval):
             self._since_detect = 0
-            boxes = [box_of(t.kp) for t in self._tracks]
+            boxes = [box_of(t.kp) for t in sure]
             dets = [d for d in self._detect(frame) if not repeats(d[0], boxes, o.overlap_iou)][: want + 1]
             found = self._gate(dets, *self._acquire(frame, dets), boxes, want, ts) if dets else []
             if not found and not self._tracks and o.frame_candidate:
                 found = self._whole_frame(frame, boxes, want, ts)
-            if found:
-                self._tracks += [_Track(self._reuse_id(k, ts), k, c, s, make_filter(o.smoothing, **o.filter_kwargs()),
-                                        born_ms=ts, last_ms=ts) for k, c, s in found]
-                self._tracks = self._dedupe(self._tracks, ts)
+            for k, c, s in found:
+                self._adopt(k, c, s, ts)
+            self._tracks = self._dedupe(self._tracks, ts)
         self._lost = [(t, when) for t, when in self._lost if ts - when <= o.lost_id_ttl_ms]
         # 3. smooth and report, in track-id order (stable for the caller)
         hands = []
         for t in sorted(self._tracks, key=lambda t: t.id):
             t.smoothed = np.asarray(t.filt(t.kp, ts / 1000.0), np.float32)
-            hands.append(self._make_hand(t.smoothed, t.conf, t.score, size, t.id, t.kp))
+            # an unsure reading starts no gesture (no stray click from a blurred hand): a coasting
+            # hand holds the gesture of its last sure reading
+            unsure = t.unsure_ms is not None
+            hand = self._make_hand(t.smoothed, t.conf, t.score, size, t.id, t.kp, recognize=not unsure)
+            if unsure:
+                hand.gesture, hand.gesture_score = t.gesture
+            else:
+                t.gesture = (hand.gesture, hand.gesture_score)
+            hands.append(hand)
         return hands
+
+    def _adopt(self, kp: np.ndarray, conf: np.ndarray, score: float, ts: float) -> None:
+        """A new hand read this frame: it replaces the coasting track it overlaps (keeping that id
+        and filter), else starts a track, dropping the least sure coasting one if none is free."""
+        o = self.options
+        kb = box_of(kp)
+        weak = sorted((t for t in self._tracks if t.unsure_ms is not None), key=lambda t: t.unsure_ms)
+        same = [t for t in weak if repeats(box_of(t.kp), [kb], o.overlap_iou) or repeats(kb, [box_of(t.kp)], o.overlap_iou)]
+        if same:
+            t = same[0]
+            t.kp, t.conf, t.score, t.last_ms, t.unsure_ms = kp, conf, float(conf.mean()), ts, None
+            t.best = max(t.best, t.score)
+            return
+        if len(self._tracks) >= o.max_hands:
+            if not weak:
+                return
+            self._tracks.remove(weak[0])
+            self._lose(weak[0], ts)
+        self._tracks.append(_Track(self._reuse_id(kp, ts), kp, conf, score, make_filter(o.smoothing, **o.filter_kwargs()),
+                                   born_ms=ts, last_ms=ts, best=float(conf.mean())))
 
     def _dedupe(self, tracks: list[_Track], ts: float) -> list[_Track]:
         """Two tracks on one hand (after hands crossed, or a detection of a followed hand):

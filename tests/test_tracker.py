@@ -25,7 +25,8 @@ def make_tracker(**kw):
                                          ("device", "tpu"), ("backend", "tf"), ("smoothing", "kalman"),
                                          ("detect_interval", 0), ("crop_scale", -1), ("threads", 0),
                                          ("beta", float("nan")), ("acquire_zooms", ()),
-                                         ("acquire_zooms", (1.0, -2.0)), ("min_presence_confidence", -0.1)])
+                                         ("acquire_zooms", (1.0, -2.0)), ("min_presence_confidence", -0.1),
+                                         ("coast_ms", -1), ("coast_ms", float("inf"))])
 def test_options_name_the_bad_field(field, value):
     with pytest.raises(ValueError, match=field):
         TrackerOptions(**{field: value})
@@ -135,6 +136,95 @@ def test_lost_hand_found_again_nearby_keeps_its_id_and_far_away_gets_a_new_one()
     tr.process(frame, 100)
     set_truth(det, reg, [hand_at(230, 60)])
     assert tr.process(frame, 133)[0].track_id == 1
+
+
+class UnsureRegressor(FakeRegressor):
+    """Reads the hand with mean confidence ``conf`` instead of 0.9 (blur, a fist from the knuckles),
+    except from crops wider than ``sure_wider`` × the hand (the detector's widest acquisition crop)."""
+
+    def __init__(self, conf=0.9, sure_wider=np.inf):
+        super().__init__()
+        self.conf, self.sure_wider = conf, sure_wider
+
+    def predict(self, frame, crops):
+        kp, c = super().predict(frame, crops)
+        for i, crop in enumerate(crops):
+            side = float(np.ptp(kp[i], 0).max())
+            if c[i].mean() > 0.5 and crop.size <= self.sure_wider * side:
+                c[i] = self.conf
+        return kp, c
+
+
+def _unsure_tracker(**kw):
+    det, reg = FakeDetector(), UnsureRegressor()
+    kw.setdefault("frame_candidate", False)   # only the detector and the track find the hand
+    kw.setdefault("max_hands", 1)
+    tr = HandTracker(TrackerOptions(presence_model="", **kw), detector=det, regressor=reg)
+    return tr, det, reg
+
+
+@pytest.mark.parametrize("coast_ms,coast", [(0, 0), (120, 4)])    # frames 33.3 ms apart
+def test_an_unsure_hand_coasts_for_coast_ms_then_is_lost(coast_ms, coast):
+    tr, det, reg = _unsure_tracker(coast_ms=coast_ms)
+    frame = np.zeros((120, 160, 3), np.uint8)
+    set_truth(det, reg, [hand_at(60, 60)])
+    assert tr.process(frame, 0)[0].track_id == 0
+    det.truth = []                  # the detector no longer boxes it, the regressor reads it unsurely
+    reg.conf = 0.15                 # under min_tracking_confidence (0.2), over half of it
+    seen = [len(tr.process(frame, 33.3 * i)) for i in range(1, coast + 3)]
+    assert seen == [1] * coast + [0, 0]
+
+
+def test_a_reading_under_half_the_tracking_confidence_is_lost_at_once():
+    tr, det, reg = _unsure_tracker(coast_ms=300)
+    frame = np.zeros((120, 160, 3), np.uint8)
+    set_truth(det, reg, [hand_at(60, 60)])
+    assert len(tr.process(frame, 0)) == 1
+    det.truth, reg.conf = [], 0.09
+    assert len(tr.process(frame, 33.3)) == 0
+
+
+def test_a_hand_never_read_surely_does_not_coast():
+    tr, det, reg = _unsure_tracker(coast_ms=300)
+    frame = np.zeros((120, 160, 3), np.uint8)
+    reg.conf = 0.25                 # found (gate 0.2) but never 1.5 × 0.2
+    set_truth(det, reg, [hand_at(60, 60)])
+    assert len(tr.process(frame, 0)) == 1
+    det.truth, reg.conf = [], 0.15
+    assert len(tr.process(frame, 33.3)) == 0
+
+
+def test_a_coasting_hand_holds_its_last_sure_gesture():
+    class Counting:                 # a new gesture name at every call
+        calls = 0
+
+        def recognize(self, kp, side):
+            self.calls += 1
+            return type("R", (), {"name": f"g{self.calls}", "score": 0.9})()
+
+    det, reg = FakeDetector(), UnsureRegressor()
+    tr = HandTracker(TrackerOptions(max_hands=1, presence_model="", frame_candidate=False, coast_ms=300),
+                     detector=det, regressor=reg, recognizer=Counting())
+    frame = np.zeros((120, 160, 3), np.uint8)
+    set_truth(det, reg, [hand_at(60, 60)])
+    assert [tr.process(frame, 33.3 * i)[0].gesture for i in range(2)] == ["g1", "g2"]
+    det.truth, reg.conf = [], 0.15  # unsure from now on: no new gesture, the last one held
+    assert [tr.process(frame, 33.3 * i)[0].gesture for i in range(2, 5)] == ["g2"] * 3
+    reg.conf = 0.9
+    assert tr.process(frame, 33.3 * 5)[0].gesture == "g3"
+
+
+def test_a_coasting_hand_is_read_again_from_the_detector_box_and_keeps_its_id():
+    # tracking crops (1.5 × the hand) read it unsurely; the detector's wider crop reads it surely
+    tr, det, reg = _unsure_tracker(coast_ms=100, max_hands=2)   # room for a second track beside it
+    reg.sure_wider, reg.conf = 2.0, 0.15
+    frame = np.zeros((120, 200, 3), np.uint8)
+    for i in range(12):             # longer than coast_ms: each re-read starts it again
+        set_truth(det, reg, [hand_at(60 + i, 60)])
+        hands = tr.process(frame, 33.3 * i)
+        assert [h.track_id for h in hands] == [0]
+        assert hands[0].confidence.mean() > 0.5     # the detector's reading replaced the unsure one
+    assert det.calls == 12          # the detector looks every frame while fewer than 2 hands are sure
 
 
 def test_timestamps_must_increase():
