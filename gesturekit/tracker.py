@@ -9,8 +9,9 @@ Two modes, chosen per call like MediaPipe's:
   frame's crop comes from its own keypoints (upright, :data:`CROP_SCALE` × the
   keypoint box); the detector runs only while fewer than ``max_hands`` hands are
   followed (every frame when none is, at most every ``detect_interval`` frames
-  otherwise). Tracks keep their ids; keypoints are smoothed (One Euro by default);
-  handedness is voted over the track. Timestamps must increase: a timestamp that
+  otherwise). A hand read unsurely (blur, a fist from the knuckles) coasts for up to
+  ``coast_ms`` while the detector looks for a better reading of it. Tracks keep their ids;
+  keypoints are smoothed (One Euro by default); handedness is voted over the track. Timestamps must increase: a timestamp that
   is not later than the previous one raises ValueError (call :meth:`reset` to
   start a new video).
 
