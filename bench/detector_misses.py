@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
@@ -56,7 +57,7 @@ def main() -> int:
     res = {"photos": len(samples), "found@0.5": round(float(found.mean()), 4), "no_box": int(np.isnan(best[:, 0]).sum()),
            "by_label_side_px": {}, "miss_iou_q10_50_90": [round(float(v), 3) for v in np.quantile(overlap[~found], [.1, .5, .9])]
            if (~found).any() else []}
-    for lo, hi in zip(BINS[:-1], BINS[1:]):
+    for lo, hi in pairwise(BINS):
         m = (side >= lo) & (side < hi)
         if m.any():
             res["by_label_side_px"][f"{lo}-{hi if hi < 10**6 else ''}"] = {
@@ -67,7 +68,7 @@ def main() -> int:
         miss = np.flatnonzero(~found)
         tiles = []
         for i in np.random.default_rng(1).choice(miss, min(18, len(miss)), replace=False):
-            img = cv2.resize(cv2.imread(str(samples[i].image)), None, fx=1, fy=1)
+            img = cv2.imread(str(samples[i].image))
             cv2.rectangle(img, *[tuple(int(v) for v in p) for p in label[i].reshape(2, 2)], (0, 255, 0), 1)
             if np.isfinite(best[i]).all():
                 cv2.rectangle(img, *[tuple(int(v) for v in p) for p in best[i].reshape(2, 2)], (0, 0, 255), 1)
