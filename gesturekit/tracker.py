@@ -455,7 +455,8 @@ class HandTracker:
         o = self.options
         kb = box_of(kp)
         weak = sorted((t for t in self._tracks if t.unsure_ms is not None), key=lambda t: t.unsure_ms)
-        same = [t for t in weak if repeats(box_of(t.kp), [kb], o.overlap_iou) or repeats(kb, [box_of(t.kp)], o.overlap_iou)]
+        same = [t for t in weak
+                if repeats(box_of(t.kp), [kb], o.overlap_iou) or repeats(kb, [box_of(t.kp)], o.overlap_iou)]
         if same:
             t = same[0]
             t.kp, t.conf, t.score, t.last_ms, t.unsure_ms = kp, conf, float(conf.mean()), ts, None
