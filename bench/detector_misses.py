@@ -33,7 +33,8 @@ def main() -> int:
     ap.add_argument("--grid", type=Path, help="PNG of 18 random misses")
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    from gesturekit.detector import DetectorOptions, HandDetector, box_iou
+    from gesturekit.detector import DetectorOptions, HandDetector
+    from gesturekit.geometry import box_iou
     from gesturekit.io import read_yolo_pose, seeded_subset
     from gesturekit.train.detector_data import keypoint_box
 

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from .errors import ModelFileError, missing_extra
+from .geometry import box_iou
 from .images import as_bgr_uint8
 from .runtime import Runner, default_model
 
@@ -200,16 +201,6 @@ class TFSavedModelDetector:
 
 
 # ---------------------------------------------------------------- metrics (numpy; used by eval and training)
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU matrix of (N, 4) and (M, 4) x1 y1 x2 y2 boxes."""
-    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])
-    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
 
 
 def average_precision(preds: list[Detections], gts: list[np.ndarray], iou: float) -> tuple[float, float]:

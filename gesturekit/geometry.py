@@ -1,4 +1,6 @@
-"""Rotated square crops: the one warp shared by training, the regressor and the tracker.
+"""Rotated square crops: the one warp shared by training, the regressor and the tracker;
+and the axis-aligned boxes (``x1 y1 x2 y2`` pixels) the detector, its metrics, the tracker
+and the training scenes compare.
 
 A crop is ``(cx, cy, size, angle)`` in frame pixels; ``angle`` (radians) is the
 hand's direction (wrist → middle-finger root) measured from "up", so warping
@@ -99,3 +101,46 @@ def crop_from_box(box: np.ndarray, scale: float, angle: float = 0.0) -> Crop:
     """A square crop centred on ``box`` (x1 y1 x2 y2), side = ``scale`` × its longer side."""
     x1, y1, x2, y2 = [float(v) for v in box]
     return Crop((x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, y2 - y1) * scale, angle)
+
+
+# ---------------------------------------------------------------- axis-aligned boxes
+
+def box_of(kp: np.ndarray) -> np.ndarray:
+    """The box around the finite points of ``kp`` (K, 2); zeros when there are none."""
+    p = kp[np.isfinite(kp).all(1)]
+    if len(p) == 0:
+        return np.zeros(4, np.float32)
+    return np.array([*p.min(0), *p.max(0)], np.float32)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU matrix of (N, 4) and (M, 4) boxes."""
+    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])
+    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two boxes."""
+    return float(box_iou(a, b)[0, 0])
+
+
+def covered(box: np.ndarray, region: np.ndarray) -> float:
+    """Share of ``box``'s area inside ``region``."""
+    iw = max(0.0, min(box[2], region[2]) - max(box[0], region[0]))
+    ih = max(0.0, min(box[3], region[3]) - max(box[1], region[1]))
+    return float(iw * ih / max((box[2] - box[0]) * (box[3] - box[1]), 1e-6))
+
+
+def repeats(box: np.ndarray, others: list[np.ndarray], max_iou: float) -> bool:
+    """``box`` is one of ``others`` again: IoU above ``max_iou``, or at least half of it inside
+    one (a thumb or the knuckles of a hand, boxed on their own, overlap it little by IoU)."""
+    return any(iou(box, b) > max_iou or covered(box, b) >= 0.5 for b in others)
+
+
+def degenerate(box: np.ndarray, min_side: float = 2.0) -> bool:
+    """A box under ``min_side`` px on a side: keypoints collapsed onto one spot, no hand."""
+    return bool(min(box[2] - box[0], box[3] - box[1]) < min_side)

@@ -92,8 +92,8 @@ def collect(tracker, hand_photos: list, hand_free: list[np.ndarray]) -> tuple[np
     """Features and labels: candidates matching a labelled hand (IoU ≥ 0.5) are ``hand``; every
     candidate on a hand-free frame is ``not_hand``; the rest (a hand boxed badly, or an unlabelled
     second hand) are left out as ambiguous."""
+    from .geometry import box_of, iou
     from .io.sample import boxes_from_keypoints
-    from .tracker import box_of, iou
 
     xs, ys = [], []
     for s in hand_photos:

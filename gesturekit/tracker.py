@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .filters import FILTERS, make_filter
-from .geometry import Crop, crop_from_keypoints
+from .geometry import Crop, box_of, crop_from_keypoints, degenerate, iou, repeats
 from .handedness import HandednessVoter, flip_side
 from .images import as_bgr_uint8
 from .landmarks import CROP_SCALE, acquire
@@ -121,38 +121,6 @@ class TrackerOptions:
         if self.smoothing == "one_euro":
             return {"min_cutoff": self.min_cutoff, "beta": self.beta, "d_cutoff": self.d_cutoff}
         return {}
-
-
-def box_of(kp: np.ndarray) -> np.ndarray:
-    """x1 y1 x2 y2 around finite keypoints."""
-    p = kp[np.isfinite(kp).all(1)]
-    if len(p) == 0:
-        return np.zeros(4, np.float32)
-    return np.array([*p.min(0), *p.max(0)], np.float32)
-
-
-def _degenerate(box: np.ndarray) -> bool:
-    """A keypoint box under 2 px on a side: points collapsed onto one spot, no hand."""
-    return bool(min(box[2] - box[0], box[3] - box[1]) < 2)
-
-
-def _intersection(a: np.ndarray, b: np.ndarray) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    return float(iw * ih)
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    inter = _intersection(a, b)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
-def repeats(box: np.ndarray, others: list[np.ndarray], max_iou: float) -> bool:
-    """``box`` is one of ``others`` again: IoU above ``max_iou``, or at least half of it inside
-    one (a thumb or the knuckles of a hand, boxed on their own, overlap it little by IoU)."""
-    area = max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-6)
-    return any(iou(box, b) > max_iou or _intersection(box, b) / area >= 0.5 for b in others)
 
 
 @dataclass
@@ -366,7 +334,7 @@ class HandTracker:
         for (_, s, _), k, c, pk in zip(dets, kp, conf, p):
             lost_here = ts is not None and self._lost_match(k, ts) is not None
             kb = box_of(k)
-            if len(found) == want or pk < need * (0.5 if lost_here else 1.0) or _degenerate(kb) \
+            if len(found) == want or pk < need * (0.5 if lost_here else 1.0) or degenerate(kb) \
                     or repeats(kb, boxes, self.options.overlap_iou):
                 continue
             boxes.append(kb)
@@ -410,7 +378,7 @@ class HandTracker:
                 # only a hand once read confidently coasts: a doubtful track born on clutter does not
                 coast = not sure and ts - t.unsure_ms < o.coast_ms and m >= o.min_tracking_confidence / 2 \
                     and t.best >= 1.5 * o.min_tracking_confidence
-                if (sure or coast) and not _degenerate(box_of(k)):
+                if (sure or coast) and not degenerate(box_of(k)):
                     t.kp, t.conf, t.score, t.last_ms = k, c, m, ts
                     keep.append(t)
                 else:

@@ -4,9 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gesturekit.geometry import Crop
+from gesturekit.geometry import Crop, box_of
 from gesturekit.layouts import HAND_21
-from gesturekit.tracker import box_of
 
 # A left hand, fingers up, palm to the camera (thumb on the image's left), in a unit box (x right, y down).
 _TEMPLATE = np.array([

@@ -14,11 +14,11 @@ from gesturekit.detector import (
     HandDetector,
     TFSavedModelDetector,
     average_precision,
-    box_iou,
     decode,
     letterbox,
 )
 from gesturekit.errors import ModelFileError
+from gesturekit.geometry import box_iou
 from gesturekit.runtime import default_model
 
 MODEL = default_model("detector.onnx")

@@ -5,11 +5,17 @@ import pytest
 from gesturekit.geometry import (
     Crop,
     apply_affine,
+    box_iou,
+    box_of,
     compose,
+    covered,
     crop_from_box,
     crop_from_keypoints,
+    degenerate,
     flip_matrix,
     hand_angle,
+    iou,
+    repeats,
 )
 
 
@@ -84,3 +90,38 @@ def test_points_follow_pixels_through_flip(dots):
     # the mirror alone: continuous x maps to size - x
     np.testing.assert_allclose(apply_affine(flip_matrix(size), np.array([[0.0, 3.0], [10.25, 4.0]])),
                                [[96.0, 3.0], [85.75, 4.0]], atol=1e-5)
+
+
+# --- boxes
+
+def test_box_of_ignores_missing_points_and_is_zero_without_any():
+    kp = np.array([[10, 20], [np.nan, 5], [30, 60]], np.float32)
+    np.testing.assert_array_equal(box_of(kp), [10, 20, 30, 60])
+    np.testing.assert_array_equal(box_of(np.full((3, 2), np.nan)), [0, 0, 0, 0])
+
+
+def test_iou_matrix_and_pair_agree():
+    a = np.array([[0, 0, 10, 10], [5, 5, 15, 15]], np.float32)
+    b = np.array([[0, 0, 10, 10], [20, 20, 30, 30], [0, 5, 10, 15]], np.float32)
+    m = box_iou(a, b)
+    assert m.shape == (2, 3)
+    assert m[0, 0] == pytest.approx(1.0) and m[0, 1] == 0.0
+    assert m[1, 0] == pytest.approx(25 / 175) and iou(a[1], b[0]) == pytest.approx(m[1, 0])
+    assert m[0, 2] == pytest.approx(50 / 150)
+
+
+def test_covered_is_the_share_of_the_first_box_inside_the_second():
+    assert covered(np.array([0, 0, 10, 10]), np.array([5, 0, 100, 100])) == pytest.approx(0.5)
+    assert covered(np.array([0, 0, 10, 10]), np.array([20, 20, 30, 30])) == 0.0
+
+
+def test_repeats_catches_a_box_inside_a_hand_but_not_a_neighbour():
+    hand = np.array([100, 100, 200, 220], np.float32)
+    thumb = np.array([90, 150, 130, 200], np.float32)       # 3/4 inside, IoU only ~0.1
+    neighbour = np.array([190, 100, 290, 220], np.float32)  # touching hands overlap a little
+    assert iou(thumb, hand) < 0.3 and repeats(thumb, [hand], 0.3)
+    assert not repeats(neighbour, [hand], 0.3) and not repeats(hand, [], 0.3)
+
+
+def test_degenerate_boxes_have_a_side_under_two_pixels():
+    assert degenerate(np.array([5, 5, 6.5, 40])) and not degenerate(np.array([5, 5, 8, 40]))

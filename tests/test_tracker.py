@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from fakes import Dets, FakeDetector, FakeRegressor, hand_at, set_truth
 
+from gesturekit.geometry import iou
 from gesturekit.sources import ArraySource
-from gesturekit.tracker import HandTracker, TrackerOptions, iou, repeats
+from gesturekit.tracker import HandTracker, TrackerOptions
 
 
 def make_tracker(**kw):
@@ -30,14 +31,6 @@ def make_tracker(**kw):
 def test_options_name_the_bad_field(field, value):
     with pytest.raises(ValueError, match=field):
         TrackerOptions(**{field: value})
-
-
-def test_repeats_catches_a_box_inside_a_hand_but_not_a_neighbour():
-    hand = np.array([100, 100, 200, 220], np.float32)
-    thumb = np.array([90, 150, 130, 200], np.float32)       # 3/4 inside, IoU only ~0.1
-    neighbour = np.array([190, 100, 290, 220], np.float32)  # touching hands overlap a little
-    assert iou(thumb, hand) < 0.3 and repeats(thumb, [hand], 0.3)
-    assert not repeats(neighbour, [hand], 0.3) and not repeats(hand, [], 0.3)
 
 
 class SmallBoxDetector(FakeDetector):

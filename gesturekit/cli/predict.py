@@ -153,9 +153,9 @@ def evaluate_pipeline(tracker, data: Path, limit: int | None = None, seed: int =
     ``sizes`` (w, h) skips reading image headers when all images share one size."""
     import cv2
 
+    from ..geometry import iou
     from ..io import read_yolo_pose, seeded_subset
     from ..io.sample import boxes_from_keypoints
-    from ..tracker import iou
 
     samples = seeded_subset(read_yolo_pose(data, sizes=sizes), limit, seed)
     found = total = 0

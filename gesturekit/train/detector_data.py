@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from ..errors import DataFormatError
-from ..geometry import hand_angle
+from ..geometry import covered, hand_angle
 from ..io.sample import boxes_from_keypoints
 from ..io.yolo_pose import read_yolo_pose
 from .cache import default_cache_dir
@@ -300,7 +300,7 @@ class DetectionScenes:
                 ox, oy = rng.uniform(0, W - tw), rng.uniform(0, H - th)
                 nb = (kb - [sx1, sy1, sx1, sy1]) * s + [ox, oy, ox, oy]
                 # the new tile's context must not hide a hand already placed
-                if all(_cover(p, (ox, oy, ox + tw, oy + th)) < 0.1 for p in placed):
+                if all(covered(p, (ox, oy, ox + tw, oy + th)) < 0.1 for p in placed):
                     break
             else:
                 continue
@@ -313,7 +313,7 @@ class DetectionScenes:
             img[y1:y2, x1:x2] = patch
             self._photo_weight(weight, [x1, y1, x2, y2])
             # boxes under the tile are hidden: drop them when mostly covered
-            ego_boxes = [b for b in ego_boxes if _cover(b, (x1, y1, x2, y2)) < 0.5]
+            ego_boxes = [b for b in ego_boxes if covered(b, (x1, y1, x2, y2)) < 0.5]
             placed.append(nb)
             boxes.append(nb), angles.append(self.angles[k]), has.append(True)
         for b in ego_boxes:
@@ -333,19 +333,6 @@ class DetectionScenes:
             weight = weight[:, ::-1]
         img = _colour(np.ascontiguousarray(img), rng)
         return img, boxes, angles, has, np.ascontiguousarray(weight)
-
-
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / max((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter, 1e-6)
-
-
-def _cover(box, region) -> float:
-    ix = max(0.0, min(box[2], region[2]) - max(box[0], region[0]))
-    iy = max(0.0, min(box[3], region[3]) - max(box[1], region[1]))
-    return ix * iy / max((box[2] - box[0]) * (box[3] - box[1]), 1e-6)
 
 
 def _colour(img: np.ndarray, rng) -> np.ndarray:

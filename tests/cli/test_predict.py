@@ -81,8 +81,8 @@ def test_track_missing_video_is_a_clear_error(tmp_path, fake_tracker, capsys):
 
 
 def test_eval_pipeline_scores_an_oracle_perfectly(shared_data):
+    from gesturekit.geometry import box_of
     from gesturekit.io import read_yolo_pose
-    from gesturekit.tracker import box_of
 
     val = shared_data / "hands26k" / "val"
     samples = read_yolo_pose(val, sizes=(224, 224))
