@@ -9,6 +9,7 @@ baseline.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .blocks import ConvBNAct, make_stages
@@ -30,21 +31,40 @@ class KeypointBackbone(nn.Module):
     def forward(self, x):
         return self.stages(self.stem(x))
 
+    def features(self, x) -> tuple[torch.Tensor, torch.Tensor]:
+        """(stride-8 features of the first stage, the final stride-16 features)."""
+        fine = self.stages[0](self.stem(x))
+        return fine, self.stages[1:](fine)
+
 
 class SimCCHead(nn.Module):
-    """Per-point tokens from a K-channel map, then 1-D classifiers for x and y."""
+    """Per-point tokens from a K-channel map, then 1-D classifiers for x and y.
 
-    def __init__(self, cin: int, num_points: int, feat_hw: int, bins: int, hidden: int = 256):
+    ``fine_cin`` > 0 adds per-point maps from stride-8 features to the stride-16 maps doubled in
+    size (nearest), so the tokens come from a map twice as fine. Its last conv starts at zero, and
+    :meth:`KeypointNet.adapt_checkpoint` spreads a coarse head's first MLP layer over the doubled
+    map: a coarse checkpoint loads with its function unchanged, and training adds the detail.
+    """
+
+    def __init__(self, cin: int, num_points: int, feat_hw: int, bins: int, hidden: int = 256, fine_cin: int = 0):
         super().__init__()
         self.k = num_points
         self.to_points = nn.Sequential(ConvBNAct(cin, cin, 5, groups=cin), nn.Conv2d(cin, num_points, 1))
+        self.fine = None
+        if fine_cin:
+            self.fine = nn.Sequential(ConvBNAct(fine_cin, fine_cin, 3, groups=fine_cin), nn.Conv2d(fine_cin, num_points, 1))
+            nn.init.zeros_(self.fine[-1].weight)
+            nn.init.zeros_(self.fine[-1].bias)
+            feat_hw *= 4
         self.mlp = nn.Sequential(nn.Linear(feat_hw, hidden), nn.GELU())
         self.fc_x = nn.Linear(hidden, bins)
         self.fc_y = nn.Linear(hidden, bins)
 
-    def forward(self, f):
-        t = self.to_points(f).flatten(2)  # (B, K, H*W)
-        t = self.mlp(t)
+    def forward(self, f, fine=None):
+        t = self.to_points(f)
+        if self.fine is not None:
+            t = F.interpolate(t, scale_factor=2.0, mode="nearest") + self.fine(fine)
+        t = self.mlp(t.flatten(2))  # (B, K, H*W) → (B, K, hidden)
         return {"simcc_x": self.fc_x(t), "simcc_y": self.fc_y(t)}
 
 
@@ -65,14 +85,18 @@ class KeypointNet(nn.Module):
     The raw head outputs are returned too, for the training loss.
     """
 
-    def __init__(self, num_points: int = 21, input_size: int = 128, head: str = "simcc", split: float = 2.0):
+    def __init__(self, num_points: int = 21, input_size: int = 128, head: str = "simcc", split: float = 2.0,
+                 fine: bool = False):
         super().__init__()
-        self.num_points, self.input_size, self.head_name = num_points, input_size, head
+        self.num_points, self.input_size, self.head_name, self.fine = num_points, input_size, head, fine
         self.backbone = KeypointBackbone()
         feat = input_size // 16
         self.bins = int(input_size * split)
+        if fine and head != "simcc":
+            raise ValueError("fine: only the simcc head has a fine map")
         if head == "simcc":
-            self.head = SimCCHead(self.backbone.out_channels, num_points, feat * feat, self.bins)
+            self.head = SimCCHead(self.backbone.out_channels, num_points, feat * feat, self.bins,
+                                  fine_cin=KP_STAGES[0][0] if fine else 0)
         elif head == "coord":
             self.head = CoordHead(self.backbone.out_channels, num_points)
         else:
@@ -81,13 +105,31 @@ class KeypointNet(nn.Module):
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        out = self.head(self.backbone((images - self.mean) / self.std))
+        x = (images - self.mean) / self.std
+        if self.fine:
+            fine, coarse = self.backbone.features(x)
+            out = self.head(coarse, fine)
+        else:
+            out = self.head(self.backbone(x))
         if "coords" in out:
             out["xy"] = out["coords"]
             out["conf"] = torch.ones_like(out["coords"][..., 0])
             return out
         out["xy"], out["conf"] = simcc_decode(out["simcc_x"], out["simcc_y"])
         return out
+
+
+    def adapt_checkpoint(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """A coarse SimCC checkpoint's first MLP layer spread over this fine head's doubled map
+        (each coarse cell's weight shared by its four copies): the same function, to train on."""
+        key = "head.mlp.0.weight"
+        w = state.get(key)
+        if not self.fine or w is None or w.shape[1] * 4 != self.head.mlp[0].in_features:
+            return state
+        side = round(w.shape[1] ** 0.5)
+        w = w.view(w.shape[0], side, side) / 4.0
+        w = w.repeat_interleave(2, dim=1).repeat_interleave(2, dim=2)
+        return {**state, key: w.reshape(w.shape[0], -1)}
 
 
 def simcc_decode(lx: torch.Tensor, ly: torch.Tensor, window: int = 3):
@@ -110,6 +152,11 @@ def simcc_decode(lx: torch.Tensor, ly: torch.Tensor, window: int = 3):
 @register_model
 def kpnet_simcc(num_points: int = 21, input_size: int = 128) -> KeypointNet:
     return KeypointNet(num_points, input_size, head="simcc")
+
+
+@register_model
+def kpnet_simcc_fine(num_points: int = 21, input_size: int = 128) -> KeypointNet:
+    return KeypointNet(num_points, input_size, head="simcc", fine=True)
 
 
 @register_model

@@ -185,6 +185,8 @@ def warm_start(model: torch.nn.Module, checkpoint: str | Path, prefixes: tuple[s
     matches ``model``'s; returns how many were copied (ValueError when none is)."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     state = state.get("model", state)
+    if hasattr(model, "adapt_checkpoint"):  # e.g. a coarse head's weights for a finer head
+        state = model.adapt_checkpoint(state)
     own = model.state_dict()
     take = {k: v for k, v in state.items()
             if k.startswith(prefixes) and k in own and own[k].shape == v.shape}

@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from gesturekit.nn import create_model  # noqa: E402
+from gesturekit.train.loop import warm_start  # noqa: E402
+
+
+@pytest.mark.parametrize("arch", ["kpnet_simcc", "kpnet_simcc_fine", "kpnet_coord"])
+def test_every_keypoint_net_gives_points_in_the_crop_and_confidences(arch):
+    torch.manual_seed(0)
+    m = create_model(arch, num_points=12, input_size=128).eval()
+    with torch.no_grad():
+        out = m(torch.rand(2, 3, 128, 128))
+    assert out["xy"].shape == (2, 12, 2) and out["conf"].shape == (2, 12)
+    assert out["xy"].abs().max() <= 1.0 and ((out["conf"] >= 0) & (out["conf"] <= 1)).all()
+
+
+def test_a_coarse_checkpoint_loads_into_the_fine_head_with_its_function_unchanged(tmp_path):
+    torch.manual_seed(0)
+    coarse = create_model("kpnet_simcc", num_points=21, input_size=128)
+    with torch.no_grad():  # weights away from their init, so the check means something
+        for p in coarse.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    coarse.eval()
+    torch.save({"model": coarse.state_dict()}, tmp_path / "coarse.pt")
+    fine = create_model("kpnet_simcc_fine", num_points=21, input_size=128)
+    n = warm_start(fine, tmp_path / "coarse.pt")
+    assert n == len(coarse.state_dict())   # every coarse tensor found its place
+    fine.eval()
+    x = torch.rand(3, 3, 128, 128)
+    with torch.no_grad():
+        a, b = coarse(x), fine(x)
+    np.testing.assert_allclose(a["simcc_x"].numpy(), b["simcc_x"].numpy(), atol=1e-4)
+    np.testing.assert_allclose(a["xy"].numpy(), b["xy"].numpy(), atol=1e-5)
+    with torch.no_grad():  # and the fine branch does change the output once it has weights
+        fine.head.fine[-1].weight.add_(0.5)
+        assert (fine(x)["simcc_x"] - a["simcc_x"]).abs().max() > 1e-2
