@@ -435,8 +435,13 @@ class HandTracker:
                 return
             self._tracks.remove(weak[0])
             self._lose(weak[0], ts)
-        self._tracks.append(_Track(self._reuse_id(kp, ts), kp, conf, score, make_filter(o.smoothing, **o.filter_kwargs()),
-                                   born_ms=ts, last_ms=ts, best=float(conf.mean())))
+        # a hand found again where one was lost a moment ago is that hand: its id, and its record
+        lost = self._found_again(kp, ts)
+        if lost is None:
+            self._next_id += 1
+        self._tracks.append(_Track(self._next_id - 1 if lost is None else lost.id, kp, conf, score,
+                                   make_filter(o.smoothing, **o.filter_kwargs()), born_ms=ts, last_ms=ts,
+                                   best=max(float(conf.mean()), lost.best if lost is not None else 0.0)))
 
     def _dedupe(self, tracks: list[_Track], ts: float) -> list[_Track]:
         """Two tracks on one hand (after hands crossed, or a detection of a followed hand):
@@ -469,13 +474,10 @@ class HandTracker:
                 best, best_iou = i, v
         return best
 
-    def _reuse_id(self, kp: np.ndarray, ts: float) -> int:
-        """A hand found again close to where one was lost a moment ago keeps that id."""
+    def _found_again(self, kp: np.ndarray, ts: float) -> _Track | None:
+        """The hand lost within ``lost_id_ttl_ms`` where ``kp`` is now (taken off the lost list), or None."""
         best = self._lost_match(kp, ts)
-        if best is not None:
-            return self._lost.pop(best)[0].id
-        self._next_id += 1
-        return self._next_id - 1
+        return None if best is None else self._lost.pop(best)[0]
 
     # -- events ------------------------------------------------------------------------------------
     def on(self, gesture: str | None = None, callback: Callable | None = None, *, phase: str | None = None,

@@ -187,6 +187,19 @@ def test_a_hand_never_read_surely_does_not_coast():
     assert len(tr.process(frame, 33.3)) == 0
 
 
+def test_a_hand_found_again_where_it_was_lost_keeps_its_record_and_may_coast():
+    tr, det, reg = _unsure_tracker(coast_ms=300)
+    frame = np.zeros((120, 160, 3), np.uint8)
+    set_truth(det, reg, [hand_at(60, 60)])
+    assert tr.process(frame, 0)[0].track_id == 0            # read surely once (0.9)
+    truth, det.truth, reg.conf = det.truth, [], 0.05
+    assert len(tr.process(frame, 33.3)) == 0                 # lost at once
+    det.truth, reg.conf = truth, 0.25                        # found again, doubtful (under 1.5 × 0.2)
+    assert tr.process(frame, 66.6)[0].track_id == 0
+    det.truth, reg.conf = [], 0.15
+    assert [h.track_id for h in tr.process(frame, 99.9)] == [0]   # coasts: the hand's record counts
+
+
 def test_a_coasting_hand_holds_its_last_sure_gesture():
     class Counting:                 # a new gesture name at every call
         calls = 0
