@@ -168,22 +168,17 @@ def test_an_unsure_hand_coasts_for_coast_ms_then_is_lost(coast_ms, coast):
     assert seen == [1] * coast + [0, 0]
 
 
-def test_a_reading_under_half_the_tracking_confidence_is_lost_at_once():
+@pytest.mark.parametrize("first,then", [
+    (0.9, 0.09),     # read surely, then under half the tracking confidence: lost at once
+    (0.25, 0.15),    # found (gate 0.2) but never 1.5 × 0.2, then unsure: a doubtful hand does not coast
+])
+def test_an_unsure_reading_is_lost_at_once_when_it_may_not_coast(first, then):
     tr, det, reg = _unsure_tracker(coast_ms=300)
     frame = np.zeros((120, 160, 3), np.uint8)
+    reg.conf = first
     set_truth(det, reg, [hand_at(60, 60)])
     assert len(tr.process(frame, 0)) == 1
-    det.truth, reg.conf = [], 0.09
-    assert len(tr.process(frame, 33.3)) == 0
-
-
-def test_a_hand_never_read_surely_does_not_coast():
-    tr, det, reg = _unsure_tracker(coast_ms=300)
-    frame = np.zeros((120, 160, 3), np.uint8)
-    reg.conf = 0.25                 # found (gate 0.2) but never 1.5 × 0.2
-    set_truth(det, reg, [hand_at(60, 60)])
-    assert len(tr.process(frame, 0)) == 1
-    det.truth, reg.conf = [], 0.15
+    det.truth, reg.conf = [], then
     assert len(tr.process(frame, 33.3)) == 0
 
 
