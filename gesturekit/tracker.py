@@ -438,10 +438,12 @@ class HandTracker:
         # a hand found again where one was lost a moment ago is that hand: its id, and its record
         lost = self._found_again(kp, ts)
         if lost is None:
+            track_id, best = self._next_id, 0.0
             self._next_id += 1
-        self._tracks.append(_Track(self._next_id - 1 if lost is None else lost.id, kp, conf, score,
-                                   make_filter(o.smoothing, **o.filter_kwargs()), born_ms=ts, last_ms=ts,
-                                   best=max(float(conf.mean()), lost.best if lost is not None else 0.0)))
+        else:
+            track_id, best = lost.id, lost.best
+        self._tracks.append(_Track(track_id, kp, conf, score, make_filter(o.smoothing, **o.filter_kwargs()),
+                                   born_ms=ts, last_ms=ts, best=max(float(conf.mean()), best)))
 
     def _dedupe(self, tracks: list[_Track], ts: float) -> list[_Track]:
         """Two tracks on one hand (after hands crossed, or a detection of a followed hand):
