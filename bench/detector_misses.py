@@ -44,7 +44,10 @@ def main() -> int:
     label, best, score, overlap = [], [], [], []
     for s in samples:
         g = keypoint_box(s.keypoints[0])
-        d = det.detect(cv2.imread(str(s.image)))
+        img = cv2.imread(str(s.image))
+        if img is None:
+            raise SystemExit(f"{s.image}: cannot read or decode the image")
+        d = det.detect(img)
         ious = box_iou(g[None], d.boxes)[0] if len(d.boxes) else np.zeros(1)
         j = int(np.argmax(ious))
         label.append(g)
@@ -55,9 +58,10 @@ def main() -> int:
     side = (label[:, 2:] - label[:, :2]).max(1)
     ratio = (best[:, 2:] - best[:, :2]).max(1) / side
     found = overlap >= 0.5
-    res = {"photos": len(samples), "found@0.5": round(float(found.mean()), 4), "no_box": int(np.isnan(best[:, 0]).sum()),
-           "by_label_side_px": {}, "miss_iou_q10_50_90": [round(float(v), 3) for v in np.quantile(overlap[~found], [.1, .5, .9])]
-           if (~found).any() else []}
+    miss_q = np.quantile(overlap[~found], [0.1, 0.5, 0.9]) if (~found).any() else []
+    res = {"photos": len(samples), "found@0.5": round(float(found.mean()), 4),
+           "no_box": int(np.isnan(best[:, 0]).sum()), "by_label_side_px": {},
+           "miss_iou_q10_50_90": [round(float(v), 3) for v in miss_q]}
     for lo, hi in pairwise(BINS):
         m = (side >= lo) & (side < hi)
         if m.any():

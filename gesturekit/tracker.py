@@ -11,9 +11,9 @@ Two modes, chosen per call like MediaPipe's:
   followed (every frame when none is, at most every ``detect_interval`` frames
   otherwise). A hand read unsurely (blur, a fist from the knuckles) coasts for up to
   ``coast_ms`` while the detector looks for a better reading of it. Tracks keep their ids;
-  keypoints are smoothed (One Euro by default); handedness is voted over the track. Timestamps must increase: a timestamp that
-  is not later than the previous one raises ValueError (call :meth:`reset` to
-  start a new video).
+  keypoints are smoothed (One Euro by default); handedness is voted over the track.
+  Timestamps must increase: a timestamp that is not later than the previous one raises
+  ValueError (call :meth:`reset` to start a new video).
 
 Components are injectable: any object with ``.detect(frame) -> Detections``
 (``boxes`` (N, 4) px, ``scores`` (N,), ``angles`` (N,) radians or NaN) is a
@@ -53,12 +53,12 @@ class TrackerOptions:
     min_presence_confidence: float = 0.5    # P(hand) a new hand needs (presence model; without one a new
     #                                         hand needs min_tracking_confidence mean keypoint confidence)
     min_tracking_confidence: float = 0.2    # mean keypoint confidence below which a track is unsure
+    # (measured on a 3-epoch checkpoint: hand crops median 0.31, p10 0.14; background p90 0.13;
+    #  re-measure with `python bench/bench_tracker.py --conf-study` when the model changes)
     # an unsure track (motion blur, a fist seen from the knuckles) coasts on, at no less than half
     # that confidence, for up to this long, while the detector looks for a better reading of it;
     # then it is lost (docs/tracker.md)
     coast_ms: float = 500.0
-    # (measured on a 3-epoch checkpoint: hand crops median 0.31, p10 0.14; background p90 0.13;
-    #  re-measure with `python bench/bench_tracker.py --conf-study` when the model changes)
     device: str = "auto"                    # auto | cpu | cuda
     backend: str = "auto"                   # auto (from the file suffix) | onnx | torch
     threads: int | None = None
@@ -388,9 +388,9 @@ class HandTracker:
         # 2. look for new hands while fewer than max_hands are followed surely; a new reading of
         #    a coasting hand takes its place (and its id)
         sure = [t for t in self._tracks if t.unsure_ms is None]
-        coasting = len(sure) < len(self._tracks)
         self._since_detect += 1
         want = o.max_hands - len(sure)
+        coasting = len(sure) < len(self._tracks)
         if want > 0 and (not sure or lost_now or coasting or self._since_detect >= o.detect_interval):
             self._since_detect = 0
             boxes = [box_of(t.kp) for t in sure]

@@ -118,7 +118,6 @@ class KeypointNet(nn.Module):
         out["xy"], out["conf"] = simcc_decode(out["simcc_x"], out["simcc_y"])
         return out
 
-
     def adapt_checkpoint(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """A coarse SimCC checkpoint's first MLP layer spread over this fine head's doubled map
         (each coarse cell's weight shared by its four copies): the same function, to train on."""
