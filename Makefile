@@ -22,7 +22,10 @@ demo: install
 	mkdir -p runs
 	$(BIN)/gesturekit track $(CLIP) --out runs/annotated.mp4 --json runs/frames.json
 
-test: apt install
+lint: install
+	$(BIN)/ruff check gesturekit tests examples bench
+
+test: apt install lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 # The TensorFlow adapter's tests, in a venv of their own (tensorflow-cpu is a 1.4 GB optional extra
@@ -33,4 +36,4 @@ test-tf:
 	$(TF_VENV)/bin/pip install -q -e ".[tf]" pytest
 	$(TF_VENV)/bin/python -m pytest -q tests/test_detector.py -k tf
 
-.PHONY: install apt demo test test-tf
+.PHONY: install apt lint demo test test-tf

@@ -134,7 +134,7 @@ def main(argv=None) -> int:
         # -- peer: pynput directly
         raw = pmouse.Controller()
         lat = []
-        for i in range(args.runs):
+        for _ in range(args.runs):
             xy = (int(rng.integers(0, 1920)), int(rng.integers(0, 1080)))
             t0 = time.perf_counter()
             raw.position = xy
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
         # -- Hands → pointer move
         lat, calls = [], []
         t_ms = 0.0
-        for i in range(args.runs):
+        for _ in range(args.runs):
             t_ms += 33.3
             u, v = rng.uniform(0.2, 0.8), rng.uniform(0.15, 0.75)
             hands = make_hands(u, v, t_ms)
@@ -163,7 +163,7 @@ def main(argv=None) -> int:
 
         # -- pinch started/ended → button press/release
         press, release = [], []
-        for i in range(args.runs // 3):
+        for _ in range(args.runs // 3):
             n = len(rec.clicks)
             t0 = time.perf_counter()
             ctl.handle(GestureEvent("started", "pinch", 1, "right", t_ms))
@@ -178,7 +178,7 @@ def main(argv=None) -> int:
 
         # -- dynamic gesture → key
         keys = []
-        for i in range(args.runs // 3):
+        for _ in range(args.runs // 3):
             n = len(rec.keys)
             t0 = time.perf_counter()
             ctl.handle(GestureEvent("started", "swipe_left", 1, "right", t_ms))

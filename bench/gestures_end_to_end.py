@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "hagrid12"
 sys.path.insert(0, str(ROOT))
 
-from gesturekit.gestures.samples import HAGRID_NAMES
-from gesturekit.landmarks import CROP_SCALE, TURN_BELOW, LandmarkRegressor, acquire
+from gesturekit.gestures.samples import HAGRID_NAMES  # noqa: E402 (after the path insert)
+from gesturekit.landmarks import CROP_SCALE, TURN_BELOW, LandmarkRegressor, acquire  # noqa: E402
 
 # the folders whose gesture the rules know (HaGRID name → gesturekit name); the rest
 # (mute, stop_inverted, none) are classes of the MLP only
