@@ -3,7 +3,9 @@
     python bench/pipeline_misses.py --data ../shared/data/hands26k/val --limit 1000
 
 Same photos (seeded subset) and the same "found" as ``gesturekit eval pipeline``: a reported hand
-whose keypoint box overlaps the label's by IoU ≥ 0.5. Each miss is put in the first stage that
+whose keypoint box overlaps the label's by IoU ≥ 0.5. Each photo is run through ``process`` (what
+``eval pipeline`` scores) and read once more through ``candidates`` to see what each stage held;
+a diagnostic, so the second read is not worth saving. Each miss is put in the first stage that
 lost it:
 
 * ``no_box``: none of the boxes the tracker reads overlaps the label box (detector convention:

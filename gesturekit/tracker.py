@@ -42,6 +42,11 @@ from .types import Hand, Hands
 
 log = logging.getLogger(__name__)
 
+# New hands are looked for among this many boxes more than are wanted: a face or an arm can
+# outscore a hand, and the keypoint reading and the presence gate judge every candidate (on 1,000
+# hands26k val photos the third box was the labelled hand in 2 %). The detector is asked for them.
+SPARE_BOXES = 1
+
 
 @dataclass
 class TrackerOptions:
@@ -281,9 +286,9 @@ class HandTracker:
 
     def candidates(self, frame: np.ndarray, top: int | None = None) -> tuple[list, np.ndarray, np.ndarray]:
         """What static mode weighs as new hands: the ``top`` best detections (default ``max_hands``
-        + 1: a face or an arm can outscore a hand), each read by :meth:`_acquire`.
+        + :data:`SPARE_BOXES`), each read by :meth:`_acquire`.
         Returns (detections, keypoints (N, K, 2), confidences (N, K))."""
-        dets = self._detect(frame)[: (self.options.max_hands + 1) if top is None else top]
+        dets = self._detect(frame)[: (self.options.max_hands + SPARE_BOXES) if top is None else top]
         if not dets:
             k = self.layout.num_points
             return [], np.zeros((0, k, 2), np.float32), np.zeros((0, k), np.float32)
@@ -373,7 +378,10 @@ class HandTracker:
             for t, k, c in zip(self._tracks, kp, conf):
                 m = float(c.mean())
                 sure = m >= o.min_tracking_confidence
-                t.unsure_ms = None if sure else ts if t.unsure_ms is None else t.unsure_ms
+                if sure:
+                    t.unsure_ms = None
+                elif t.unsure_ms is None:
+                    t.unsure_ms = ts
                 t.best = max(t.best, m)
                 # only a hand once read confidently coasts: a doubtful track born on clutter does not
                 coast = not sure and ts - t.unsure_ms < o.coast_ms and m >= o.min_tracking_confidence / 2 \
@@ -394,7 +402,7 @@ class HandTracker:
         if want > 0 and (not sure or lost_now or coasting or self._since_detect >= o.detect_interval):
             self._since_detect = 0
             boxes = [box_of(t.kp) for t in sure]
-            dets = [d for d in self._detect(frame) if not repeats(d[0], boxes, o.overlap_iou)][: want + 1]
+            dets = [d for d in self._detect(frame) if not repeats(d[0], boxes, o.overlap_iou)][: want + SPARE_BOXES]
             found = self._gate(dets, *self._acquire(frame, dets), boxes, want, ts) if dets else []
             if not found and not self._tracks and o.frame_candidate:
                 found = self._whole_frame(frame, boxes, want, ts)
@@ -601,12 +609,10 @@ def _default_detector(o: TrackerOptions):
     from .runtime import default_model
 
     path = o.detector_model if o.detector_model is not None else default_model("detector.onnx")
-    # one box more than max_hands: a face or an arm can outscore a hand, and the keypoint reading
-    # and presence gate weigh every candidate (on 1,000 hands26k val photos the third box was the
-    # labelled hand in 2 %)
+    # followed hands are boxed too, so max_hands + SPARE_BOXES leaves the spares for new ones
     return HandDetector(DetectorOptions(model_path=path, backend=o.backend, device=o.device, threads=o.threads,
                                         score_threshold=min(o.min_detection_confidence, 0.99),
-                                        max_hands=o.max_hands + 1))
+                                        max_hands=o.max_hands + SPARE_BOXES))
 
 
 __all__ = ["HandTracker", "TrackerOptions"]
