@@ -18,7 +18,6 @@ and saves the window; ``--record LABEL`` starts recording at once and
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -28,31 +27,18 @@ import numpy as np
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--source", default="0", help="camera index, video file, folder or URL (default 0)")
     p.add_argument("--samples", default="gesture_samples.csv", help="CSV the recorder appends to")
     p.add_argument("--model", default=None, help="where Train saves the model (default: samples name .npz)")
     p.add_argument("--mirror", action="store_true", help="show the frames mirrored (selfie view)")
     p.add_argument("--record", metavar="LABEL", help="start recording samples with this label")
     p.add_argument("--train", action="store_true", help="train when the stream ends (with --frames)")
     p.add_argument("--epochs", type=int, default=80, help="MLP training epochs (default 80)")
-    p.add_argument("--screenshot", metavar="PATH", help="run --frames frames offscreen, save the window, exit")
-    p.add_argument("--frames", type=int, default=None, help="stop after this many frames")
-    a = p.parse_args(argv)
-    if a.screenshot and not a.frames:
-        a.frames = 30
-    if a.frames is not None and a.frames < 1:
-        p.error("--frames must be >= 1")
+    from gesturekit.qt.app import parse_app_args
+
+    a = parse_app_args(p, argv)
     if a.model is None:
         a.model = str(Path(a.samples).with_suffix(".npz"))
     return a
-
-
-def have_display() -> bool:
-    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal", "vnc")):
-        return True
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
 
 
 def train_samples(samples: Path, model_path: Path, epochs: int = 80) -> dict:
@@ -239,9 +225,8 @@ def build_window(tracker, source, args):
 
     def on_frame(frame, hands, stats):
         import cv2
-        view = annotate(frame, hands)
-        if args.mirror:
-            view = cv2.flip(view, 1)
+        # mirror the frame, then draw the mirrored hands: drawn text stays readable
+        view = annotate(cv2.flip(frame, 1), hands.mirrored()) if args.mirror else annotate(frame, hands)
         video.set_frame(view)
         worker.taken()
         fps.setText(f"FPS {stats['fps']:.1f} · {stats['latency_ms']:.1f} ms per frame")
@@ -269,12 +254,10 @@ def build_window(tracker, source, args):
 def main(argv=None, tracker=None, source=None) -> int:
     """Run the app; ``tracker``/``source`` may be injected (tests, custom trackers). Returns the exit code."""
     args = parse_args(argv)
-    if args.screenshot and not have_display():
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    if not have_display():
-        print("gesture_viewer: no display (DISPLAY/WAYLAND_DISPLAY unset); use --screenshot PATH "
-              "to render offscreen", file=sys.stderr)
-        return 2
+    from gesturekit.qt.app import AppError, open_stream, prepare_display, save_screenshot
+
+    if rc := prepare_display(args, "gesture_viewer"):
+        return rc
     try:
         from PyQt6.QtCore import QTimer
         from PyQt6.QtWidgets import QApplication
@@ -288,22 +271,11 @@ def main(argv=None, tracker=None, source=None) -> int:
         print(f"gesture_viewer: gesturekit.gestures (SampleRecorder, MLP trainer) is missing: {e}",
               file=sys.stderr)
         return 1
-
-    own_tracker = tracker is None
-    if source is None:
-        from gesturekit.sources import SourceError, open_source
-        try:
-            source = open_source(args.source)
-        except (SourceError, OSError, ValueError) as e:
-            print(f"gesture_viewer: cannot open source {args.source!r}: {e}", file=sys.stderr)
-            return 1
-    if tracker is None:
-        try:
-            from gesturekit import HandTracker, TrackerOptions
-            tracker = HandTracker(TrackerOptions(max_hands=2))
-        except (ImportError, OSError, ValueError) as e:
-            print(f"gesture_viewer: cannot start the hand tracker: {e}", file=sys.stderr)
-            return 1
+    try:
+        source, tracker, own_tracker = open_stream(args.source, tracker, source)
+    except AppError as e:
+        print(f"gesture_viewer: {e}", file=sys.stderr)
+        return 1
 
     try:
         app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -328,12 +300,8 @@ def main(argv=None, tracker=None, source=None) -> int:
             app.processEvents()
             if args.train and isinstance(win.train_result, Exception):
                 errors.append(f"training failed: {win.train_result}")
-            if args.screenshot:
-                Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
-                if not win.grab().save(args.screenshot):
-                    errors.append(f"cannot write {args.screenshot}")
-                else:
-                    print(f"saved {args.screenshot} after {worker.frames} frames")
+            if args.screenshot and (err := save_screenshot(win, args.screenshot, worker.frames)):
+                errors.append(err)
             win.close()
             app.quit()
 

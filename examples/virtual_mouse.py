@@ -16,7 +16,6 @@ Needs the ``qt`` and ``control`` extras.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -29,41 +28,11 @@ DEFAULT_CONFIG = HERE / "controls.toml"
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--source", default="0", help="camera index, video file, folder or URL (default 0)")
     p.add_argument("--config", default=str(DEFAULT_CONFIG), help="control TOML (default examples/controls.toml)")
     p.add_argument("--dry-run", action="store_true", help="print mouse/keyboard actions instead of doing them")
-    p.add_argument("--screenshot", metavar="PATH", help="run --frames frames offscreen, save the window, exit")
-    p.add_argument("--frames", type=int, default=None, help="stop after this many frames")
-    a = p.parse_args(argv)
-    if a.screenshot and not a.frames:
-        a.frames = 30
-    if a.frames is not None and a.frames < 1:
-        p.error("--frames must be >= 1")
-    return a
+    from gesturekit.qt.app import parse_app_args
 
-
-def have_display() -> bool:
-    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal", "vnc")):
-        return True
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
-
-
-def mirror_hands(hands, width: int):
-    """The same hands in a horizontally flipped frame (for a selfie-style display)."""
-    from dataclasses import replace
-
-    from gesturekit.types import Hands
-
-    out = []
-    for h in hands:
-        kp = h.keypoints.copy()
-        kp[:, 0] = width - kp[:, 0]
-        b = h.box
-        out.append(replace(h, keypoints=kp, box=np.array([width - b[2], b[1], width - b[0], b[3]],
-                                                          np.float32)))
-    return Hands(out, hands.image_size, hands.timestamp_ms)
+    return parse_app_args(p, argv)
 
 
 def draw_view(frame: np.ndarray, hands, controller) -> np.ndarray:
@@ -73,7 +42,7 @@ def draw_view(frame: np.ndarray, hands, controller) -> np.ndarray:
     cfg = controller.config
     h, w = frame.shape[:2]
     view = cv2.flip(frame, 1) if cfg.mirrored else frame.copy()
-    shown = mirror_hands(hands, w) if cfg.mirrored else hands
+    shown = hands.mirrored() if cfg.mirrored else hands
     view = annotate(view, shown, copy=False)
     x1, y1, x2, y2 = cfg.mouse.region
     state = controller.state
@@ -204,12 +173,10 @@ def build_window(controller, tracker, source, frames=None):
 def main(argv=None, tracker=None, source=None) -> int:
     """Run the app; ``tracker``/``source`` may be injected (tests, custom trackers). Returns the exit code."""
     args = parse_args(argv)
-    if args.screenshot and not have_display():
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    if not have_display():
-        print("virtual_mouse: no display (DISPLAY/WAYLAND_DISPLAY unset); use --screenshot PATH "
-              "to render offscreen", file=sys.stderr)
-        return 2
+    from gesturekit.qt.app import AppError, open_stream, prepare_display, save_screenshot
+
+    if rc := prepare_display(args, "virtual_mouse"):
+        return rc
     try:
         from PyQt6.QtCore import QTimer
         from PyQt6.QtWidgets import QApplication, QMessageBox
@@ -237,22 +204,13 @@ def main(argv=None, tracker=None, source=None) -> int:
         print(f"virtual_mouse: {e}", file=sys.stderr)
         return 1
 
-    own_tracker = tracker is None
+    own_tracker = False
     try:
-        if source is None:
-            from gesturekit.sources import SourceError, open_source
-            try:
-                source = open_source(args.source)
-            except (SourceError, OSError, ValueError) as e:
-                print(f"virtual_mouse: cannot open source {args.source!r}: {e}", file=sys.stderr)
-                return 1
-        if tracker is None:
-            try:
-                from gesturekit import HandTracker, TrackerOptions
-                tracker = HandTracker(TrackerOptions(max_hands=2))
-            except (ImportError, OSError, ValueError) as e:
-                print(f"virtual_mouse: cannot start the hand tracker: {e}", file=sys.stderr)
-                return 1
+        try:
+            source, tracker, own_tracker = open_stream(args.source, tracker, source)
+        except AppError as e:
+            print(f"virtual_mouse: {e}", file=sys.stderr)
+            return 1
         controller.attach(tracker)
 
         app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -273,11 +231,8 @@ def main(argv=None, tracker=None, source=None) -> int:
         def finish():
             if args.screenshot:
                 app.processEvents()
-                Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
-                if not win.grab().save(args.screenshot):
-                    errors.append(f"cannot write {args.screenshot}")
-                else:
-                    print(f"saved {args.screenshot} after {worker.frames} frames")
+                if err := save_screenshot(win, args.screenshot, worker.frames):
+                    errors.append(err)
             win.close()
             app.quit()
 
@@ -290,7 +245,7 @@ def main(argv=None, tracker=None, source=None) -> int:
         return 1 if errors else 0
     finally:
         controller.close()
-        if own_tracker and tracker is not None:
+        if own_tracker:
             tracker.close()
 
 

@@ -6,7 +6,7 @@ Keypoints are float32 ``(K, 2)`` per hand and ``(N, K, 2)`` for a frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -93,6 +93,18 @@ class Hands:
     @property
     def track_ids(self) -> list[int | None]:
         return [h.track_id for h in self.hands]
+
+    def mirrored(self) -> Hands:
+        """The same hands in the horizontally flipped frame (``cv2.flip(frame, 1)``), as a selfie
+        view shows them; handedness stays that of the real hand."""
+        w = self.image_size[0]
+        out = []
+        for h in self.hands:
+            kp = h.keypoints.copy()
+            kp[:, 0] = w - kp[:, 0]
+            x1, y1, x2, y2 = h.box
+            out.append(replace(h, keypoints=kp, box=np.array([w - x2, y1, w - x1, y2], np.float32)))
+        return Hands(out, self.image_size, self.timestamp_ms)
 
     def to_numpy(self) -> dict[str, np.ndarray]:
         return {"xy": self.xy, "confidence": self.confidence, "boxes": self.boxes,

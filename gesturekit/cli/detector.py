@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
+
+from .eval import print_metrics
 
 
 def add_train_subcommand(what) -> None:
@@ -102,12 +102,7 @@ def _eval(args: argparse.Namespace) -> int:
         det = HandDetector(DetectorOptions(**opts, score_threshold=args.score_threshold, max_hands=20))
         preds, gts = _detect_all(det, samples), [s.boxes for s in samples]
         res = {**detection_metrics(preds, gts), "images": len(samples), "boxes": int(sum(len(g) for g in gts))}
-    if args.json:
-        print(json.dumps(res))
-    else:
-        for k, v in res.items():
-            print(f"{k:>12}: {v}")
-    sys.stdout.flush()
+    print_metrics(res, args.json)
     return 0
 
 

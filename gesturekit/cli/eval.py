@@ -15,6 +15,16 @@ def register(fn) -> None:
     _EXTRA.append(fn)
 
 
+def print_metrics(metrics: dict, as_json: bool) -> None:
+    """One JSON line (``--json``), else one aligned ``name: value`` line per metric."""
+    if as_json:
+        print(json.dumps(metrics), flush=True)
+        return
+    width = max(map(len, metrics), default=0)
+    for key, val in metrics.items():
+        print(f"{key:>{width}}: {val:.4f}" if isinstance(val, float) else f"{key:>{width}}: {val}", flush=True)
+
+
 def add_commands(sub) -> None:
     p = sub.add_parser("eval", help="score a model and print JSON")
     what = p.add_subparsers(dest="what", required=True)
@@ -37,9 +47,5 @@ def _eval_keypoints(args: argparse.Namespace) -> int:
 
     m = evaluate_keypoint_model(args.data, args.model, args.backend, args.limit, args.seed,
                                 flip_test=args.flip_test)
-    if args.json:
-        print(json.dumps(m))
-    else:
-        for key, val in m.items():
-            print(f"{key:>12}: {val:.4f}" if isinstance(val, float) else f"{key:>12}: {val}")
+    print_metrics(m, args.json)
     return 0

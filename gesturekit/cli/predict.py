@@ -198,11 +198,7 @@ def add_eval_subcommand(what) -> None:
 
 def _eval_pipeline(args: argparse.Namespace) -> int:
     res = evaluate_pipeline(_make_tracker(args), args.data, args.limit, args.seed)
-    if args.json:
-        print(json.dumps(res))
-    else:
-        for k, v in res.items():
-            print(f"{k:>16}: {v:.4f}" if isinstance(v, float) else f"{k:>16}: {v}")
+    _eval.print_metrics(res, args.json)
     return 0
 
 

@@ -66,10 +66,12 @@ def test_bridge_delivers_on_gui_thread(qapp, wait):
     bus.close()
 
 
-def test_missing_pyqt_names_the_extra():
+def test_missing_pyqt_names_the_extra_and_app_helpers_still_load():
     import subprocess
     import sys
     code = ("import sys; sys.modules['PyQt6'] = None\n"
-            "try:\n    import gesturekit.qt\nexcept ImportError as e:\n    print(e)\n")
+            "import gesturekit.qt.app as app\n"
+            "print(callable(app.open_stream))\n"
+            "try:\n    from gesturekit.qt import VideoWidget\nexcept ImportError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "pip install 'gesturekit[qt]'" in out
+    assert out.startswith("True") and "pip install 'gesturekit[qt]'" in out
