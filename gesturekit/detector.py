@@ -34,6 +34,7 @@ class DetectorOptions:
     score_threshold: float = 0.2   # shipped model's peaks are modest: at 0.3 most hands26k hands fell below
     nms_iou: float = 0.45
     max_hands: int = 4
+    spin_wait: bool = True         # ONNX Runtime threads spin between runs (Runner.load; the tracker turns it off)
 
     def __post_init__(self) -> None:
         if self.backend not in ("auto", "onnx", "torch"):
@@ -48,6 +49,8 @@ class DetectorOptions:
             raise ValueError(f"nms_iou: must lie in (0, 1], got {self.nms_iou}")
         if not isinstance(self.max_hands, int) or self.max_hands < 1:
             raise ValueError(f"max_hands: must be an int >= 1, got {self.max_hands!r}")
+        if not isinstance(self.spin_wait, bool):
+            raise ValueError(f"spin_wait: must be True or False, got {self.spin_wait!r}")
         self.model_path = Path(self.model_path)
 
 
@@ -123,7 +126,8 @@ class HandDetector:
     def __init__(self, options: DetectorOptions | None = None):
         self.options = options or DetectorOptions()
         o = self.options
-        self.runner = Runner.load(o.model_path, o.backend, o.device, o.threads, task="detector")
+        self.runner = Runner.load(o.model_path, o.backend, o.device, o.threads, task="detector",
+                                  spin_wait=o.spin_wait)
         size = self.runner.input_size
         self.input_h, self.input_w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
         self.stride = int(self.runner.meta.get("stride", 4))

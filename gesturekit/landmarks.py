@@ -48,15 +48,16 @@ class LandmarkRegressor:
     """21 (or K) keypoints per crop from the keypoint network.
 
     ``model_path`` None loads ``models/keypoints.onnx``. ``backend``/``device``/
-    ``threads`` go to :meth:`gesturekit.runtime.Runner.load`.
+    ``threads``/``spin_wait`` go to :meth:`gesturekit.runtime.Runner.load`.
     """
 
     def __init__(self, model_path: str | Path | None = None, backend: str = "auto", device: str = "auto",
-                 threads: int | None = None, flip_test: bool = False):
+                 threads: int | None = None, flip_test: bool = False, spin_wait: bool = True):
         from .runtime import Runner, default_model
 
         path = Path(model_path) if model_path is not None else default_model(DEFAULT_MODEL)
-        self.runner = Runner.load(path, backend=backend, device=device, threads=threads, task="keypoints")
+        self.runner = Runner.load(path, backend=backend, device=device, threads=threads, task="keypoints",
+                                  spin_wait=spin_wait)
         size = self.runner.input_size
         self.input_size = int(size if isinstance(size, int) else size[0])
         lay = self.runner.meta.get("layout")

@@ -47,8 +47,12 @@ class Runner:
 
     @classmethod
     def load(cls, path: str | Path, backend: str = "auto", device: str = "auto", threads: int | None = None,
-             task: str | None = None) -> Runner:
-        """Load ``path``; ``backend`` auto picks from the suffix, ``task`` checks the file holds that model."""
+             task: str | None = None, spin_wait: bool = True) -> Runner:
+        """Load ``path``; ``backend`` auto picks from the suffix, ``task`` checks the file holds that model.
+
+        ``spin_wait`` keeps ONNX Runtime's worker threads spinning between runs: fastest for one
+        model called in a loop, but where several models take turns on the same cores (the
+        tracker) the spinning threads of one take the cores from the next, so turn it off there."""
         if backend not in ("auto", "onnx", "torch"):
             raise ValueError(f"backend: {backend!r} is not one of 'auto', 'onnx', 'torch'")
         if device not in ("auto", "cpu", "cuda"):
@@ -60,19 +64,21 @@ class Runner:
             backend = "onnx" if path.suffix == ".onnx" else "torch"
         if backend == "onnx" and path.suffix != ".onnx":
             raise ModelFileError(f"{path}: backend 'onnx' needs an .onnx file")
-        runner = _load_onnx(path, threads, device) if backend == "onnx" else _load_torch(path, device, threads)
+        runner = _load_onnx(path, threads, device, spin_wait) if backend == "onnx" else _load_torch(path, device, threads)
         if task is not None and runner.meta.get("task") != task:
             raise ModelFileError(f"{path}: holds a {runner.meta.get('task')!r} model, expected a {task!r} model")
         return runner
 
 
-def _load_onnx(path: Path, threads: int | None, device: str) -> Runner:
+def _load_onnx(path: Path, threads: int | None, device: str, spin_wait: bool = True) -> Runner:
     import onnxruntime as ort
 
     so = ort.SessionOptions()
     if threads:
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
+    if not spin_wait:
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = ["CPUExecutionProvider"]
     if device in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
         providers.insert(0, "CUDAExecutionProvider")

@@ -161,7 +161,8 @@ class HandTracker:
         if regressor is None:
             from .landmarks import LandmarkRegressor
 
-            regressor = LandmarkRegressor(o.keypoint_model, o.backend, o.device, o.threads, o.flip_test)
+            # the detector and the regressor take turns on the same cores: no spin-waiting (Runner.load)
+            regressor = LandmarkRegressor(o.keypoint_model, o.backend, o.device, o.threads, o.flip_test, spin_wait=False)
         if detector is None:
             detector = _default_detector(o)
         if not callable(getattr(detector, "detect", None)):
@@ -612,7 +613,7 @@ def _default_detector(o: TrackerOptions):
     # followed hands are boxed too, so max_hands + SPARE_BOXES leaves the spares for new ones
     return HandDetector(DetectorOptions(model_path=path, backend=o.backend, device=o.device, threads=o.threads,
                                         score_threshold=min(o.min_detection_confidence, 0.99),
-                                        max_hands=o.max_hands + SPARE_BOXES))
+                                        max_hands=o.max_hands + SPARE_BOXES, spin_wait=False))
 
 
 __all__ = ["HandTracker", "TrackerOptions"]

@@ -262,6 +262,22 @@ def test_the_shipped_detector_gives_one_candidate_more_than_max_hands(max_hands)
     assert _default_detector(TrackerOptions(max_hands=max_hands)).options.max_hands == max_hands + SPARE_BOXES
 
 
+def test_the_default_models_do_not_spin_wait(monkeypatch):
+    """The detector and the regressor take turns on the same cores: ONNX Runtime threads left
+    spinning after one run took the cores from the other (static mode 41 → 30 ms per photo)."""
+    from gesturekit.runtime import Runner
+
+    seen, load = {}, Runner.load.__func__
+
+    def spy(cls, path, *a, task=None, spin_wait=True, **k):
+        seen[task] = spin_wait
+        return load(cls, path, *a, task=task, spin_wait=spin_wait, **k)
+
+    monkeypatch.setattr(Runner, "load", classmethod(spy))
+    HandTracker(TrackerOptions(presence_model="", handedness_model="", gestures=False)).close()
+    assert seen == {"keypoints": False, "detector": False}
+
+
 def test_mirror_swaps_handedness():
     kp = hand_at(60, 60, 80)
     sides = []
