@@ -17,6 +17,8 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from common import save_json
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -61,9 +63,7 @@ def main() -> int:
                         "acquire_zooms": list(defaults["acquire_zooms"])}, "rows": rows}
     for row in rows:
         print(json.dumps(row))
-    if a.json:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(json.dumps(res, indent=1) + "\n")
+    save_json(a.json, res)
     return 0
 
 

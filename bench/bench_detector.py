@@ -63,14 +63,13 @@ def main() -> None:
         out = subprocess.run([sys.executable, __file__, "--model", a.model, "--threads", str(a.threads),
                               "--runs", str(a.runs), "--worker", backend], capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    from common import print_table
+    from common import print_table, save_json
 
     print("per 640×480 frame (detect = letterbox + network + decode + NMS)")
     print_table(rows, ["backend", "threads", "detect_median_ms", "detect_p90_ms", "network_median_ms", "hands",
                        "peak_rss_mb"])
     print(f"ONNX Runtime / torch detect median: {rows[0]['detect_median_ms'] / rows[1]['detect_median_ms']:.2f}x")
-    if a.json:
-        Path(a.json).write_text(json.dumps(rows, indent=1))
+    save_json(a.json, rows)
 
 
 if __name__ == "__main__":

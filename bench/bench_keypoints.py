@@ -46,12 +46,11 @@ def main() -> None:
         out = subprocess.run([sys.executable, __file__, "--model", a.model, "--threads", str(a.threads),
                               "--worker", backend], capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    from common import print_table
+    from common import print_table, save_json
 
     print_table(rows, ["backend", "threads", "median_ms", "p90_ms", "mean_ms", "peak_rss_mb"])
     print(f"ONNX Runtime / torch median: {rows[0]['median_ms'] / rows[1]['median_ms']:.2f}x")
-    if a.json:
-        Path(a.json).write_text(json.dumps(rows, indent=1))
+    save_json(a.json, rows)
 
 
 if __name__ == "__main__":

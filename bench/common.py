@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import resource
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -31,3 +33,12 @@ def print_table(rows: list[dict], cols: list[str]) -> None:
     print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
     for r in rows:
         print("  ".join(f"{r.get(c, '')}".ljust(w) for c, w in zip(cols, widths)))
+
+
+def save_json(path: str | Path | None, obj) -> None:
+    """Write ``obj`` as indented JSON to ``path`` (folders made); nothing when ``path`` is None."""
+    if path is None:
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=1) + "\n")

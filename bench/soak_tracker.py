@@ -22,6 +22,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from common import save_json
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ROOT.parent / "shared" / "data" / "videos"
@@ -93,9 +94,7 @@ def main() -> int:
            "rss_mb_max": round(float(mb.max()), 1), "wall_s": round(wall, 1),
            "rss_mb_every_500": [round(float(x), 1) for x in mb]}
     print(json.dumps(res))
-    if a.json:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(json.dumps(res, indent=1) + "\n")
+    save_json(a.json, res)
     return 0
 
 
