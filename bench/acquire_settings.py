@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 from common import save_json
@@ -54,13 +53,13 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from gesturekit import TrackerOptions
 
-    defaults = {f.name: f.default for f in fields(TrackerOptions)}
+    defaults = TrackerOptions()
     rows = [score(a.data, a.limit, acquire_rotations=r) for r in a.rotations]
     rows += [score(a.data, a.limit, acquire_zooms=tuple(float(x) for x in z.split(",")))
              for z in a.zooms]
     res = {"data": str(a.data), "images": a.limit,
-           "defaults": {"acquire_rotations": defaults["acquire_rotations"],
-                        "acquire_zooms": list(defaults["acquire_zooms"])}, "rows": rows}
+           "defaults": {"acquire_rotations": defaults.acquire_rotations,
+                        "acquire_zooms": list(defaults.acquire_zooms)}, "rows": rows}
     for row in rows:
         print(json.dumps(row))
     save_json(a.json, res)

@@ -24,6 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
+from gesturekit.qt.app import (
+    AppError,
+    open_stream,
+    parse_app_args,
+    prepare_display,
+    save_screenshot,
+)
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -33,8 +41,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--record", metavar="LABEL", help="start recording samples with this label")
     p.add_argument("--train", action="store_true", help="train when the stream ends (with --frames)")
     p.add_argument("--epochs", type=int, default=80, help="MLP training epochs (default 80)")
-    from gesturekit.qt.app import parse_app_args
-
     a = parse_app_args(p, argv)
     if a.model is None:
         a.model = str(Path(a.samples).with_suffix(".npz"))
@@ -254,8 +260,6 @@ def build_window(tracker, source, args):
 def main(argv=None, tracker=None, source=None) -> int:
     """Run the app; ``tracker``/``source`` may be injected (tests, custom trackers). Returns the exit code."""
     args = parse_args(argv)
-    from gesturekit.qt.app import AppError, open_stream, prepare_display, save_screenshot
-
     if rc := prepare_display(args, "gesture_viewer"):
         return rc
     try:

@@ -22,6 +22,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from gesturekit.qt.app import (
+    AppError,
+    open_stream,
+    parse_app_args,
+    prepare_display,
+    save_screenshot,
+)
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE / "controls.toml"
 
@@ -30,8 +38,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--config", default=str(DEFAULT_CONFIG), help="control TOML (default examples/controls.toml)")
     p.add_argument("--dry-run", action="store_true", help="print mouse/keyboard actions instead of doing them")
-    from gesturekit.qt.app import parse_app_args
-
     return parse_app_args(p, argv)
 
 
@@ -173,8 +179,6 @@ def build_window(controller, tracker, source, frames=None):
 def main(argv=None, tracker=None, source=None) -> int:
     """Run the app; ``tracker``/``source`` may be injected (tests, custom trackers). Returns the exit code."""
     args = parse_args(argv)
-    from gesturekit.qt.app import AppError, open_stream, prepare_display, save_screenshot
-
     if rc := prepare_display(args, "virtual_mouse"):
         return rc
     try:

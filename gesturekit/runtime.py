@@ -70,7 +70,7 @@ class Runner:
         return runner
 
 
-def _load_onnx(path: Path, threads: int | None, device: str, spin_wait: bool = True) -> Runner:
+def _load_onnx(path: Path, threads: int | None, device: str, spin_wait: bool) -> Runner:
     import onnxruntime as ort
 
     so = ort.SessionOptions()

@@ -53,7 +53,7 @@ def test_a_tracker_that_cannot_start_closes_the_source_it_was_given_to(tmp_path,
     assert closed == [True]
 
 
-def test_an_injected_tracker_is_not_ours_to_close(tmp_path):
+def test_an_injected_tracker_is_not_ours_to_close():
     tracker = object()
     source, got, own = app.open_stream("ignored", tracker=tracker, source=[np.zeros((4, 4, 3), np.uint8)])
     assert got is tracker and own is False
