@@ -26,6 +26,8 @@ def add_commands(sub) -> None:
     k.add_argument("--augment", default="default", choices=["default", "heavy", "light"],
                    help="heavy: tiny data sets; light: a last low-rate fine-tune on run-time-like crops")
     k.add_argument("--init", help="warm-start from a checkpoint, e.g. models/keypoints.pt (shapes that fit)")
+    k.add_argument("--hard-share", type=float, default=0.0,
+                   help="with --init: draw this share of images, the ones it reads worst, twice per epoch")
     k.add_argument("--threads", type=int, default=2)
     k.add_argument("--workers", type=int, default=1)
     k.add_argument("--seed", type=int, default=0)
@@ -47,7 +49,8 @@ def _train_keypoints(args: argparse.Namespace) -> int:
                       threads=args.threads, workers=args.workers, out=args.out, device=args.device)
     best = train_keypoints(args.data, args.val, get_layout(args.layout), args.arch, args.input_size, cfg,
                            val_limit=args.val_limit, train_limit=args.train_limit, repeat=args.repeat,
-                           augment=AugmentOptions.named(args.augment), init=args.init)
+                           augment=AugmentOptions.named(args.augment), init=args.init,
+                           hard_share=args.hard_share)
     print(f"best checkpoint: {best}")
     if args.export:
         from ..train.export import export_keypoints

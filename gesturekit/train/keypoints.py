@@ -39,11 +39,27 @@ def evaluate_crops(model, dataset: KeypointCrops) -> dict[str, float]:
     return keypoint_metrics(pred, gt, vis, crop_size=dataset.size)
 
 
+def hard_indices(model, dataset: KeypointCrops, share: float, skip: float = 0.02) -> np.ndarray:
+    """Indices into ``dataset`` of the crops ``model`` reads worst (mean error over the labelled
+    points, in hand sizes): the ``share`` that follows the worst ``skip``. Those worst few are
+    mostly labels MediaPipe collapsed onto part of a hand; drawing them more would teach that."""
+    if not (0.0 < share and share + skip <= 1.0):
+        raise ValueError(f"hard share {share} and skip {skip}: need 0 < share and share + skip <= 1")
+    pred, gt, vis, _ = predict_crops(model, dataset)
+    err = np.linalg.norm(pred - gt, axis=-1)
+    ext = np.where(vis[..., None], gt, np.nan)
+    side = np.nanmax(np.nanmax(ext, 1) - np.nanmin(ext, 1), -1)
+    nme = np.nan_to_num(np.nanmean(np.where(vis, err / np.maximum(side, 1e-6)[:, None], np.nan), 1), nan=-1.0)
+    order = np.argsort(-nme)
+    n = len(order)
+    return np.sort(order[int(skip * n): int((skip + share) * n)])
+
+
 def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None = None, layout: KeypointLayout = HAND_21,
                     arch: str = "kpnet_simcc", input_size: int = 128, cfg: TrainConfig | None = None,
                     val_limit: int | None = 1000, train_limit: int | None = None,
                     augment: AugmentOptions | None = None, repeat: int = 1,
-                    init: str | Path | None = None) -> Path:
+                    init: str | Path | None = None, hard_share: float = 0.0) -> Path:
     """Train on YOLO-pose, COCO or CSV data (one path or several, concatenated); returns the best checkpoint.
 
     ``train_limit`` caps the images taken from each path (seeded).
@@ -51,8 +67,12 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
     ``val`` None holds out a seeded 10% of ``data``. ``repeat`` draws each image
     several times per epoch (small data sets). ``init`` warm-starts from a checkpoint
     (e.g. the shipped ``models/keypoints.pt``): every tensor whose shape fits is copied, so a
-    new layout keeps the backbone and relearns only the point-specific head.
+    new layout keeps the backbone and relearns only the point-specific head. ``hard_share`` > 0
+    (with ``init``) draws the images the initial model reads worst once more per epoch
+    (:func:`hard_indices`).
     """
+    if hard_share and init is None:
+        raise ValueError("hard_share needs init: the hard images are the ones the initial model reads worst")
     cfg = cfg or TrainConfig()
     rng = np.random.default_rng(cfg.seed)
     train_samples = []
@@ -75,13 +95,20 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
         val_samples = [val_samples[i] for i in sorted(rng.permutation(len(val_samples))[:val_limit])]
     train_cache, val_cache = build_cache(train_samples), build_cache(val_samples)
     idx = np.tile(np.arange(len(train_cache["images"])), repeat)
-    train_set = KeypointCrops(train_cache, layout, input_size, augment or AugmentOptions(), cfg.seed,
-                              indices=idx, source_layout=src_layout)
     val_set = KeypointCrops(val_cache, layout, input_size, None, cfg.seed, source_layout=src_layout)
     model = create_model(arch, num_points=layout.num_points, input_size=input_size)
     model.layout = layout
     if init is not None:
         print(f"init: {warm_start(model, init)} tensors from {init}")
+    if hard_share:
+        torch.set_num_threads(cfg.threads)
+        with torch.no_grad():
+            hard = hard_indices(model.eval(), KeypointCrops(train_cache, layout, input_size, None, cfg.seed,
+                                                            source_layout=src_layout), hard_share)
+        print(f"hard: {len(hard)} of {len(train_cache['images'])} images drawn twice per epoch")
+        idx = np.concatenate([idx, hard])
+    train_set = KeypointCrops(train_cache, layout, input_size, augment or AugmentOptions(), cfg.seed,
+                              indices=idx, source_layout=src_layout)
 
     def loss_fn(m, batch):
         x, xy, w = batch
