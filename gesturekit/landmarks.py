@@ -109,6 +109,10 @@ Predict = Callable[[np.ndarray, Sequence[Crop]], tuple[np.ndarray, np.ndarray]]
 # turns. On 300 hands26k val candidates the angle's reading was the best one for 84 %; below
 # 0.3 mean confidence fall 20 % of them, and most of the other 16 %.
 TURN_BELOW = 0.3
+# ... unless it is below this: then no turn makes a hand of it. On 400 hands26k val photos no hand
+# the tracker went on to accept read below 0.1 at first, while 36 % of the candidates on hand-free
+# EgoHands frames did; skipping their search saves most of a hand-free frame's time.
+HOPELESS_BELOW = 0.1
 
 
 def acquire(predict: Predict, frame: np.ndarray, boxes: Sequence[np.ndarray], angles: Sequence[float],
@@ -118,16 +122,17 @@ def acquire(predict: Predict, frame: np.ndarray, boxes: Sequence[np.ndarray], an
 
     Each box is read at every zoom (crop side = ``ratio`` × zoom × its longer side) at its own
     angle, in one batch, and the most confident reading kept. Where that reading is unsure
-    (mean confidence < :data:`TURN_BELOW`), the box is read again at every zoom and
+    (mean confidence < :data:`TURN_BELOW`, but not hopeless: ≥ :data:`HOPELESS_BELOW`), the box is read again at every zoom and
     ``rotations`` - 1 more turns spread evenly from its angle: a box gives no reliable orientation
     (the detector's angle head is often off by 90° on fists and sideways thumbs), and a crop
     read far from upright confuses the fingers. Then ``refine`` passes on the upright crop that
     training used (21-point layouts, ``upright``), each kept unless clearly less confident.
+    A hopeless first reading is returned as it is.
     ``predict`` is :meth:`LandmarkRegressor.predict` or a wrapper of it.
     """
     if rotations < 1 or not zooms:
         raise ValueError("acquire: need rotations >= 1 and at least one zoom")
-    n, nz = len(boxes), len(zooms)
+    nz = len(zooms)
 
     def most_confident(crops: list[Crop], per: int) -> tuple[np.ndarray, np.ndarray]:
         k, c = predict(frame, crops)
@@ -137,15 +142,17 @@ def acquire(predict: Predict, frame: np.ndarray, boxes: Sequence[np.ndarray], an
         return k[rows, best], c[rows, best]
 
     kp, conf = most_confident([crop_from_box(b, ratio * z, float(a)) for b, a in zip(boxes, angles) for z in zooms], nz)
-    unsure = np.flatnonzero(conf.mean(1) < TURN_BELOW) if rotations > 1 and n else []
+    first = conf.mean(1)
+    hopeful = np.flatnonzero(first >= HOPELESS_BELOW)
+    unsure = np.flatnonzero((first < TURN_BELOW) & (first >= HOPELESS_BELOW)) if rotations > 1 else []
     if len(unsure):
         turns = [2.0 * np.pi * r / rotations for r in range(1, rotations)]
         k2, c2 = most_confident([crop_from_box(boxes[i], ratio * z, float(angles[i]) + t)
                                  for i in unsure for z in zooms for t in turns], nz * len(turns))
         won = c2.mean(1) > conf[unsure].mean(1)
         kp[unsure[won]], conf[unsure[won]] = k2[won], c2[won]
-    for _ in range(refine if upright and n else 0):
-        kp2, conf2 = predict(frame, [crop_from_keypoints(k, crop_scale) for k in kp])
-        better = conf2.mean(1) >= conf.mean(1) - 0.05
-        kp[better], conf[better] = kp2[better], conf2[better]
+    for _ in range(refine if upright and len(hopeful) else 0):
+        kp2, conf2 = predict(frame, [crop_from_keypoints(kp[i], crop_scale) for i in hopeful])
+        better = conf2.mean(1) >= conf[hopeful].mean(1) - 0.05
+        kp[hopeful[better]], conf[hopeful[better]] = kp2[better], conf2[better]
     return kp, conf

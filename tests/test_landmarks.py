@@ -127,3 +127,23 @@ def test_acquire_turns_only_unsure_boxes_keeps_the_most_confident_then_refines_u
     np.testing.assert_allclose(kp[0], truth, atol=1e-5)
     with pytest.raises(ValueError, match="rotations"):
         acquire(predict, frame, [], [], 1.3, rotations=0)
+
+
+def test_acquire_gives_up_on_a_hopeless_first_reading_but_searches_the_others():
+    """Three boxes: one read hopelessly at first (no turn, no refinement), one unsure (turned and
+    refined), one sure (refined only)."""
+    from gesturekit.landmarks import HOPELESS_BELOW, TURN_BELOW, acquire
+
+    first = {0: HOPELESS_BELOW - 0.02, 1: (HOPELESS_BELOW + TURN_BELOW) / 2, 2: 0.9}
+    calls = []
+
+    def predict(frame, crops):
+        calls.append([int(c.cx) // 100 for c in crops])  # box i is centred at x = 100 i + 50
+        conf = [first[int(c.cx) // 100] if len(calls) == 1 else 0.95 for c in crops]
+        kp = np.stack([np.full((21, 2), c.cx) + np.arange(21)[:, None] for c in crops]).astype(np.float32)
+        return kp, np.repeat(np.array(conf, np.float32)[:, None], 21, 1)
+
+    boxes = [np.array([100 * i + 30, 30, 100 * i + 70, 70]) for i in range(3)]
+    _, conf = acquire(predict, np.zeros((100, 300, 3), np.uint8), boxes, [0.0] * 3, 1.3, zooms=(1.0,), rotations=4)
+    assert calls == [[0, 1, 2], [1, 1, 1], [1, 2]]                 # first reading, turns of 1, refine of 1 and 2
+    np.testing.assert_allclose(conf.mean(1), [HOPELESS_BELOW - 0.02, 0.95, 0.95], rtol=1e-6)
