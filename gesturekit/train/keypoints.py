@@ -15,7 +15,7 @@ from .cache import build_cache
 from .keypoint_data import KeypointCrops
 from .loop import TrainConfig, fit, warm_start
 from .losses import keypoint_loss
-from .metrics import keypoint_metrics
+from .metrics import keypoint_metrics, label_sides
 
 
 def predict_crops(model: torch.nn.Module, dataset: KeypointCrops, batch_size: int = 128):
@@ -46,10 +46,8 @@ def hard_indices(model, dataset: KeypointCrops, share: float, skip: float = 0.02
     if not (0.0 < share and share + skip <= 1.0):
         raise ValueError(f"hard share {share} and skip {skip}: need 0 < share and share + skip <= 1")
     pred, gt, vis, _ = predict_crops(model, dataset)
-    err = np.linalg.norm(pred - gt, axis=-1)
-    ext = np.where(vis[..., None], gt, np.nan)
-    side = np.nanmax(np.nanmax(ext, 1) - np.nanmin(ext, 1), -1)
-    nme = np.nan_to_num(np.nanmean(np.where(vis, err / np.maximum(side, 1e-6)[:, None], np.nan), 1), nan=-1.0)
+    norm = np.linalg.norm(pred - gt, axis=-1) / label_sides(gt, vis)[:, None]
+    nme = np.where(vis.any(1), (norm * vis).sum(1) / np.maximum(vis.sum(1), 1), -1.0)
     order = np.argsort(-nme)
     n = len(order)
     return np.sort(order[int(skip * n): int((skip + share) * n)])

@@ -7,6 +7,13 @@ import numpy as np
 PCK_ALPHAS = (0.05, 0.1, 0.2)
 
 
+def label_sides(gt: np.ndarray, vis: np.ndarray) -> np.ndarray:
+    """(N,) longer side of each hand's labelled points' box (1 where it has none): PCK's unit."""
+    ext = np.where(vis[..., None], gt, np.nan)
+    side = np.nanmax(np.nanmax(ext, 1) - np.nanmin(ext, 1), -1)
+    return np.where(np.isfinite(side) & (side > 0), side, 1.0)
+
+
 def keypoint_metrics(pred: np.ndarray, gt: np.ndarray, vis: np.ndarray | None = None,
                      crop_size: float | None = None) -> dict[str, float]:
     """PCK@α (α × longer side of the labelled points' box), EPE and NME.
@@ -17,10 +24,7 @@ def keypoint_metrics(pred: np.ndarray, gt: np.ndarray, vis: np.ndarray | None = 
     pred, gt = np.asarray(pred, np.float64), np.asarray(gt, np.float64)
     vis = np.ones(gt.shape[:2], bool) if vis is None else np.asarray(vis, bool)
     err = np.linalg.norm(pred - gt, axis=-1)
-    ext = np.where(vis[..., None], gt, np.nan)
-    side = np.nanmax(np.nanmax(ext, 1) - np.nanmin(ext, 1), -1)  # (N,)
-    side = np.where(np.isfinite(side) & (side > 0), side, 1.0)
-    norm = err / side[:, None]
+    norm = err / label_sides(gt, vis)[:, None]
     m = {f"pck@{a}": float((norm[vis] <= a).mean()) for a in PCK_ALPHAS}
     m["epe_px"] = float(err[vis].mean())
     m["nme"] = float(norm[vis].mean())
