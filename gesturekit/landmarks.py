@@ -31,13 +31,15 @@ def run_keypoint_net(runner, batch: np.ndarray, layout: KeypointLayout,
     """Crop batch ``(N, 3, S, S)`` → points ``(N, K, 2)`` in [-1, 1] crop coordinates and ``(N, K)``
     confidences. ``flip_test`` also reads the mirrored crops and averages the two (mmpose's flip
     test: more accurate, twice the network time)."""
-    out = runner(batch)
-    xy, conf = out["xy"].astype(np.float32), out["conf"].astype(np.float32)
-    if flip_test and len(batch):
-        f = runner(np.ascontiguousarray(batch[..., ::-1]))
+    n = len(batch)
+    flip_test = flip_test and n > 0
+    # one call for the crops and their mirrors: a batch of 2N costs less than two of N
+    out = runner(np.concatenate([batch, batch[..., ::-1]]) if flip_test else batch)
+    xy, conf = out["xy"][:n].astype(np.float32), out["conf"][:n].astype(np.float32)
+    if flip_test:
         # a mirrored crop mirrors x about the centre (exact in continuous coordinates) and swaps
         # the layout's left/right points
-        fxy, fconf = f["xy"].astype(np.float32), f["conf"].astype(np.float32)
+        fxy, fconf = out["xy"][n:].astype(np.float32), out["conf"][n:].astype(np.float32)
         fxy[..., 0] *= -1.0
         perm = list(layout.flip) if fxy.shape[1] == layout.num_points else list(range(fxy.shape[1]))
         xy, conf = (xy + fxy[:, perm]) / 2.0, (conf + fconf[:, perm]) / 2.0

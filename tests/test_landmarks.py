@@ -78,8 +78,10 @@ def test_flip_test_mirrors_x_and_swaps_the_layouts_pairs():
     from gesturekit.layouts import KeypointLayout
 
     layout = KeypointLayout("pair", ("left", "right"), ((0, 1),), flip=(1, 0))
+    calls = []
 
     def runner(batch):  # like eyes: point 0 always on the image's left, sure of itself where it is lit
+        calls.append(len(batch))
         half = batch.shape[3] // 2
         left_lit = batch[..., :half].mean((1, 2, 3)) > batch[..., half:].mean((1, 2, 3))
         xy = np.tile(np.array([[-0.5, 0.1], [0.5, -0.2]], np.float32), (len(batch), 1, 1))
@@ -93,6 +95,7 @@ def test_flip_test_mirrors_x_and_swaps_the_layouts_pairs():
     # mirrored, the right point is read as 'left': negated x and the swap bring both back
     np.testing.assert_allclose(fxy, [[[-0.5, -0.05], [0.5, -0.05]]], atol=1e-6)
     np.testing.assert_allclose(fconf, conf)
+    assert calls == [1, 2]  # the crop and its mirror in one call
 
 
 def test_acquire_turns_only_unsure_boxes_keeps_the_most_confident_then_refines_upright():
