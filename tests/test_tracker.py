@@ -76,6 +76,20 @@ def test_the_whole_frame_is_read_when_the_detector_finds_nothing(on):
     assert len(HandTracker(TrackerOptions(presence_model=""), detector=det, regressor=reg).process(frame)) == 0
 
 
+def test_the_whole_frame_is_read_at_every_width_in_a_photo_and_at_its_own_in_video():
+    det, reg = BlindDetector(), FakeRegressor()
+    widths = []
+    predict = reg.predict
+    reg.predict = lambda frame, crops: (widths.append(len(crops)), predict(frame, crops))[1]
+    tr = HandTracker(TrackerOptions(presence_model="", acquire_zooms=(1.0, 1.6)), detector=det, regressor=reg)
+    frame = np.zeros((240, 320, 3), np.uint8)
+    tr.process(frame)           # an empty scene: one hopeless reading per width, nothing more
+    assert widths == [2]
+    widths.clear()
+    tr.process(frame, 0.0)
+    assert widths == [1]
+
+
 # --- video mode -----------------------------------------------------------------------------------
 
 def test_tracking_runs_detector_only_when_needed():
