@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 PCK_ALPHAS = (0.05, 0.1, 0.2)
@@ -10,7 +12,9 @@ PCK_ALPHAS = (0.05, 0.1, 0.2)
 def label_sides(gt: np.ndarray, vis: np.ndarray) -> np.ndarray:
     """(N,) longer side of each hand's labelled points' box (1 where it has none): PCK's unit."""
     ext = np.where(vis[..., None], gt, np.nan)
-    side = np.nanmax(np.nanmax(ext, 1) - np.nanmin(ext, 1), -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a hand with no labelled point: handled below
+        side = np.nanmax(np.nanmax(ext, 1) - np.nanmin(ext, 1), -1)
     return np.where(np.isfinite(side) & (side > 0), side, 1.0)
 
 
