@@ -88,10 +88,26 @@ def candidates(tracker, frame: np.ndarray, top: int = 3) -> tuple[np.ndarray, np
     return kp, conf, np.array([d[1] for d in dets], np.float32)
 
 
-def collect(tracker, hand_photos: list, hand_free: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def motion_blurred(share: float, seed: int = 0):
+    """``image -> image`` that motion-blurs ``share`` of the images it gets (5–15 px streaks, any
+    direction; albumentations, seeded): a webcam sees a moving hand smeared, while hands26k's
+    photos are mostly sharp, and a gate trained on sharp hands only refused blurred ones."""
+    from .errors import missing_extra
+
+    try:
+        import albumentations as A
+    except ImportError as e:
+        raise missing_extra("train", "albumentations") from e
+    blur = A.Compose([A.MotionBlur(blur_limit=(5, 15), p=share)], seed=seed)
+    return lambda img: blur(image=img)["image"]
+
+
+def collect(tracker, hand_photos: list, hand_free: list[np.ndarray],
+            prepare=None) -> tuple[np.ndarray, np.ndarray]:
     """Features and labels: candidates matching a labelled hand (IoU ≥ 0.5) are ``hand``; every
     candidate on a hand-free frame is ``not_hand``; the rest (a hand boxed badly, or an unlabelled
-    second hand) are left out as ambiguous."""
+    second hand) are left out as ambiguous. ``prepare`` (e.g. :func:`motion_blurred`) changes
+    each hand photo before it is read."""
     from .geometry import box_of, iou
     from .io.sample import boxes_from_keypoints
 
@@ -100,6 +116,8 @@ def collect(tracker, hand_photos: list, hand_free: list[np.ndarray]) -> tuple[np
         img = cv2.imread(str(s.image))
         if img is None:
             continue
+        if prepare is not None:
+            img = prepare(img)
         gts = boxes_from_keypoints(s.keypoints, s.visible)
         kp, conf, sc = candidates(tracker, img)
         for i, k in enumerate(kp):
@@ -144,17 +162,23 @@ def _file_id(path: str | Path) -> str:
     return f"{Path(path).name} sha256 {hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]}"
 
 
-def train(data: Path, out: Path, n_photos: int = 1500, seed: int = 0, epochs: int = 200) -> dict:
-    """Collect candidates with the shipped models, train the MLP, report held-out figures, save."""
+def train(data: Path, out: Path, n_photos: int = 1500, seed: int = 0, epochs: int = 200,
+          blur_share: float = 0.0) -> dict:
+    """Collect candidates with the shipped models, train the MLP, report held-out figures, save.
+    ``blur_share`` of the training hand photos are motion-blurred first (:func:`motion_blurred`)."""
+    if not 0.0 <= blur_share <= 1.0:
+        raise ValueError(f"blur_share: must lie in [0, 1], got {blur_share}")
     from .gestures.mlp import TrainOptions, train_mlp
     from .io import read_yolo_pose, seeded_subset
     from .tracker import HandTracker, TrackerOptions
 
     tracker = HandTracker(TrackerOptions(presence_model="", handedness_model="", gestures=False))
     photos = seeded_subset(read_yolo_pose(data / "hands26k" / "train", sizes=(224, 224)), n_photos, seed)
-    x, y = collect(tracker, photos, hand_free_frames(data / "egohands", "train", augment=True))
+    x, y = collect(tracker, photos, hand_free_frames(data / "egohands", "train", augment=True),
+                   motion_blurred(blur_share, seed) if blur_share else None)
     opts = TrainOptions(hidden=(32, 16), epochs=epochs, seed=seed, noise=0.01,
                         extra={"task": "presence", "features": "gesturekit.presence.presence_features",
+                               "blur_share": blur_share,
                                # the features read these models' outputs: retrain when either changes
                                "keypoint_model": _file_id(tracker.regressor.path),
                                "detector_model": _file_id(tracker.detector.runner.path)})
@@ -186,9 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("models") / DEFAULT_MODEL)
     ap.add_argument("--photos", type=int, default=1500, help="hands26k train photos for positives")
     ap.add_argument("--epochs", type=int, default=200)
+    ap.add_argument("--blur-share", type=float, default=0.0, help="share of hand photos motion-blurred first")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
-    print(json.dumps(train(a.data, a.out, a.photos, a.seed, a.epochs), indent=2))
+    print(json.dumps(train(a.data, a.out, a.photos, a.seed, a.epochs, a.blur_share), indent=2))
     return 0
 
 

@@ -115,3 +115,18 @@ def test_a_missing_shipped_presence_model_falls_back_to_confidence(monkeypatch, 
     assert len(tr.process(np.zeros((200, 200, 3), np.uint8))) == 1   # the fakes' confidence 0.9 passes
     with pytest.raises(ModelFileError):
         HandTracker(TrackerOptions(presence_model=tmp_path / "nope.npz"), detector=det, regressor=reg)
+
+
+def test_motion_blurred_smears_the_share_asked_for_and_repeats_with_its_seed():
+    pytest.importorskip("albumentations")
+    from gesturekit.presence import motion_blurred, train
+
+    img = np.zeros((64, 64, 3), np.uint8)
+    img[:, 30:34] = 255                                       # a sharp bar
+    blur = motion_blurred(1.0, seed=3)
+    out = blur(img)
+    assert out.shape == img.shape and out.dtype == np.uint8 and not np.array_equal(out, img)
+    assert np.array_equal(motion_blurred(1.0, seed=3)(img), out)
+    assert np.array_equal(motion_blurred(0.0)(img), img)
+    with pytest.raises(ValueError, match="blur_share"):
+        train(None, None, blur_share=1.5)
