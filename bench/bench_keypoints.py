@@ -25,14 +25,12 @@ def _one(model: str, backend: str, threads: int) -> dict:
     from gesturekit.layouts import HAND_21
     from gesturekit.runtime import Runner
 
-    flip = backend.endswith("+flip")
-    backend = backend.removesuffix("+flip")
-    path = f"{model}.onnx" if backend == "onnx" else f"{model}.pt"
-    r = Runner.load(path, backend, "cpu", threads=threads, task="keypoints")
+    engine, flip = backend.removesuffix("+flip"), backend.endswith("+flip")
+    path = f"{model}.onnx" if engine == "onnx" else f"{model}.pt"
+    r = Runner.load(path, engine, "cpu", threads=threads, task="keypoints")
     s = r.input_size
     x = np.random.default_rng(0).random((1, 3, s, s), dtype=np.float32)
     res = time_calls((lambda: run_keypoint_net(r, x, HAND_21, True)) if flip else (lambda: r(x)))
-    backend += "+flip" if flip else ""
     return {"backend": backend, "threads": threads, **{k: round(v, 3) for k, v in res.items()},
             "peak_rss_mb": round(peak_rss_mb(), 1)}
 

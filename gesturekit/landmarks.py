@@ -123,13 +123,13 @@ def acquire(predict: Predict, frame: np.ndarray, boxes: Sequence[np.ndarray], an
     """Keypoints ``(N, K, 2)`` and confidences ``(N, K)`` of hands known only by a box.
 
     Each box is read at every zoom (crop side = ``ratio`` × zoom × its longer side) at its own
-    angle, in one batch, and the most confident reading kept. Where that reading is unsure
-    (mean confidence < :data:`TURN_BELOW`, but not hopeless: ≥ :data:`HOPELESS_BELOW`), the box is read again at every zoom and
-    ``rotations`` - 1 more turns spread evenly from its angle: a box gives no reliable orientation
+    angle, in one batch, and the most confident reading kept. A hopeless reading (mean confidence
+    < :data:`HOPELESS_BELOW`) is returned as it is. Where it is unsure (< :data:`TURN_BELOW`), the
+    box is read again at every zoom and ``rotations`` - 1 more turns spread evenly from its angle:
+    a box gives no reliable orientation
     (the detector's angle head is often off by 90° on fists and sideways thumbs), and a crop
     read far from upright confuses the fingers. Then ``refine`` passes on the upright crop that
     training used (21-point layouts, ``upright``), each kept unless clearly less confident.
-    A hopeless first reading is returned as it is.
     ``predict`` is :meth:`LandmarkRegressor.predict` or a wrapper of it.
     """
     if rotations < 1 or not zooms:
@@ -146,7 +146,7 @@ def acquire(predict: Predict, frame: np.ndarray, boxes: Sequence[np.ndarray], an
     kp, conf = most_confident([crop_from_box(b, ratio * z, float(a)) for b, a in zip(boxes, angles) for z in zooms], nz)
     first = conf.mean(1)
     hopeful = np.flatnonzero(first >= HOPELESS_BELOW)
-    unsure = np.flatnonzero((first < TURN_BELOW) & (first >= HOPELESS_BELOW)) if rotations > 1 else []
+    unsure = hopeful[first[hopeful] < TURN_BELOW] if rotations > 1 else []
     if len(unsure):
         turns = [2.0 * np.pi * r / rotations for r in range(1, rotations)]
         k2, c2 = most_confident([crop_from_box(boxes[i], ratio * z, float(angles[i]) + t)

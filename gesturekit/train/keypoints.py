@@ -13,7 +13,7 @@ from ..layouts import HAND_21, KeypointLayout
 from ..nn import create_model
 from .cache import build_cache
 from .keypoint_data import KeypointCrops
-from .loop import TrainConfig, fit, warm_start
+from .loop import TrainConfig, fit, pick_device, warm_start
 from .losses import keypoint_loss
 from .metrics import keypoint_metrics, label_sides
 
@@ -39,7 +39,10 @@ def evaluate_crops(model, dataset: KeypointCrops) -> dict[str, float]:
     return keypoint_metrics(pred, gt, vis, crop_size=dataset.size)
 
 
-def hard_indices(model, dataset: KeypointCrops, share: float, skip: float = 0.02) -> np.ndarray:
+HARD_SKIP = 0.02  # the worst-read share left out of the hard images (mostly collapsed labels)
+
+
+def hard_indices(model, dataset: KeypointCrops, share: float, skip: float = HARD_SKIP) -> np.ndarray:
     """Indices into ``dataset`` of the crops ``model`` reads worst (mean error over the labelled
     points, in hand sizes): the ``share`` that follows the worst ``skip``. Those worst few are
     mostly labels MediaPipe collapsed onto part of a hand; drawing them more would teach that."""
@@ -71,6 +74,8 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
     """
     if hard_share and init is None:
         raise ValueError("hard_share needs init: the hard images are the ones the initial model reads worst")
+    if not 0.0 <= hard_share <= 1.0 - HARD_SKIP:
+        raise ValueError(f"hard_share: must lie in [0, {1.0 - HARD_SKIP}], got {hard_share}")
     cfg = cfg or TrainConfig()
     rng = np.random.default_rng(cfg.seed)
     train_samples = []
@@ -101,7 +106,7 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
     if hard_share:
         torch.set_num_threads(cfg.threads)
         with torch.no_grad():
-            hard = hard_indices(model.eval(), KeypointCrops(train_cache, layout, input_size, None, cfg.seed,
+            hard = hard_indices(model.to(pick_device(cfg.device)).eval(), KeypointCrops(train_cache, layout, input_size, None, cfg.seed,
                                                             source_layout=src_layout), hard_share)
         print(f"hard: {len(hard)} of {len(train_cache['images'])} images drawn twice per epoch")
         idx = np.concatenate([idx, hard])

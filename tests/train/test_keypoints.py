@@ -34,3 +34,9 @@ def test_hard_indices_rejects_bad_shares(monkeypatch, share, skip):
 def test_hard_share_needs_an_initial_model(tmp_path):
     with pytest.raises(ValueError, match="hard_share needs init"):
         kpt.train_keypoints(tmp_path, hard_share=0.2)
+
+
+@pytest.mark.parametrize("share", [-0.1, 0.99])
+def test_hard_share_is_checked_before_any_data_is_read(tmp_path, share):
+    with pytest.raises(ValueError, match="hard_share: must lie"):
+        kpt.train_keypoints(tmp_path / "nowhere", init="x.pt", hard_share=share)
