@@ -155,6 +155,43 @@ class HandDetector:
                        o.max_hands, index=i) for i, (f, (_, s, dx, dy)) in enumerate(zip(frames, prep))]
 
 
+def detect_tiles(detector, frame: np.ndarray, grid: int = 2, overlap: float = 0.25,
+                 nms_iou: float = 0.45) -> Detections:
+    """``detector.detect`` on ``grid`` × ``grid`` overlapping tiles of ``frame``, boxes mapped back to
+    the frame and merged by NMS, best first.
+
+    Each tile is seen at the detector's full input size, so a hand ``grid`` times too small for the
+    whole frame (a far hand, a big photo) is seen at a size it finds. ``overlap`` is how much wider
+    than ``1 / grid`` of the frame each tile is, so a hand on a seam is whole in some tile.
+    """
+    if not isinstance(grid, int) or isinstance(grid, bool) or grid < 1:
+        raise ValueError(f"grid: must be an int >= 1, got {grid!r}")
+    if not 0.0 <= overlap < 1.0:
+        raise ValueError(f"overlap: must lie in [0, 1), got {overlap}")
+    img = as_bgr_uint8(frame)
+    if grid == 1:
+        return detector.detect(img)
+    h, w = img.shape[:2]
+    tw, th = min(w, round(w / grid * (1 + overlap))), min(h, round(h / grid * (1 + overlap)))
+    found = []
+    for y0 in np.linspace(0, h - th, grid).round().astype(int):
+        for x0 in np.linspace(0, w - tw, grid).round().astype(int):
+            d = detector.detect(img[y0:y0 + th, x0:x0 + tw])
+            if len(d.scores):
+                angles = getattr(d, "angles", None)
+                angles = np.full(len(d.scores), np.nan) if angles is None else angles
+                found.append((np.asarray(d.boxes, np.float32).reshape(-1, 4) + [x0, y0, x0, y0],
+                              np.asarray(d.scores, np.float32).reshape(-1), np.asarray(angles, np.float32).reshape(-1)))
+    if not found:
+        return Detections()
+    b, s, a = (np.concatenate(x) for x in zip(*found))
+    keep = cv2.dnn.NMSBoxes([[float(x1), float(y1), float(x2 - x1), float(y2 - y1)] for x1, y1, x2, y2 in b],
+                            s.tolist(), 0.0, nms_iou)
+    keep = np.array(keep, np.int64).reshape(-1)
+    keep = keep[np.argsort(-s[keep], kind="stable")]
+    return Detections(b[keep].astype(np.float32), s[keep], a[keep])
+
+
 class TFSavedModelDetector:
     """A TF Object Detection API SavedModel behind :meth:`HandDetector.detect`.
 

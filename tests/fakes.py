@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from gesturekit.geometry import Crop, box_of
@@ -43,6 +44,23 @@ class FakeDetector:
             boxes.append(b + np.array([-m, -m, m, m]))
         n = len(boxes)
         return Dets(np.array(boxes, np.float32).reshape(n, 4), np.full(n, 0.9, np.float32), np.full(n, np.nan))
+
+
+class BlobDetector:
+    """Boxes the white rectangles of a frame, but only those at least ``min_frac`` of its longer side:
+    like a real detector, it misses hands that are small in the image it is given."""
+
+    def __init__(self, min_frac=0.07):
+        self.min_frac, self.calls = min_frac, 0
+
+    def detect(self, frame):
+        self.calls += 1
+        gray = frame if frame.ndim == 2 else frame.max(2)
+        n, _, stats, _ = cv2.connectedComponentsWithStats((gray > 127).astype(np.uint8))
+        need = self.min_frac * max(frame.shape[:2])
+        boxes = [[x, y, x + w, y + h] for x, y, w, h, _ in stats[1:] if max(w, h) >= need]
+        k = len(boxes)
+        return Dets(np.array(boxes, np.float32).reshape(k, 4), np.full(k, 0.9, np.float32), np.full(k, np.nan))
 
 
 class FakeRegressor:

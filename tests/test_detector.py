@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from fakes import BlobDetector
 
 from gesturekit.detector import (
     Detections,
@@ -15,6 +16,7 @@ from gesturekit.detector import (
     TFSavedModelDetector,
     average_precision,
     decode,
+    detect_tiles,
     letterbox,
 )
 from gesturekit.errors import ModelFileError
@@ -233,3 +235,23 @@ def test_eval_detector_cli_on_both_layouts(shared_data, capsys):
     assert main(["eval", "detector", "--data", str(shared_data / "hands26k" / "val"), "--limit", "3",
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["images"] == 3
+
+
+def test_tiles_find_small_boxes_and_map_them_back_to_the_frame():
+    frame = np.zeros((400, 600, 3), np.uint8)
+    frame[300:330, 500:530] = 255                      # small: 30 px < 0.07 × 600
+    frame[185:215, 285:315] = 255                      # on the seams: whole in every tile
+    det = BlobDetector()
+    assert len(det.detect(frame).scores) == 0
+    d = detect_tiles(det, frame, grid=2)
+    assert det.calls == 1 + 4
+    got = sorted(map(tuple, d.boxes.tolist()))
+    assert got == [(285.0, 185.0, 315.0, 215.0), (500.0, 300.0, 530.0, 330.0)]  # once each, in frame pixels
+    assert np.all(np.diff(d.scores) <= 0) and np.isnan(d.angles).all()
+    frame[:] = 0
+    frame[0:200, 0:300] = 255                          # big: one tile holds only part of it
+    assert detect_tiles(det, frame, grid=1).boxes.tolist() == [[0.0, 0.0, 300.0, 200.0]]
+    with pytest.raises(ValueError, match="grid"):
+        detect_tiles(det, frame, grid=0)
+    with pytest.raises(ValueError, match="overlap"):
+        detect_tiles(det, frame, overlap=1.0)

@@ -68,8 +68,8 @@ def test_tracker_gates_new_hands_on_presence(p, found):
     tr = HandTracker(TrackerOptions(min_presence_confidence=0.5), detector=det, regressor=reg, presence=pres)
     set_truth(det, reg, [hand_at(100, 100, 80)])
     frame = np.zeros((200, 200, 3), np.uint8)
-    # with nothing found, the whole frame is weighed too (TrackerOptions.frame_candidate)
-    assert len(tr.process(frame)) == found and pres.calls == (1 if found else 2)
+    # with nothing found, the whole frame and then tiles are weighed too (frame_candidate, static_tiles)
+    assert len(tr.process(frame)) == found and pres.calls == (1 if found else 3)
     assert len(tr.process(frame, 0.0)) == found
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from fakes import Dets, FakeDetector, FakeRegressor, hand_at, set_truth
+from fakes import BlobDetector, Dets, FakeDetector, FakeRegressor, hand_at, set_truth
 
-from gesturekit.geometry import iou
+from gesturekit.geometry import box_of, iou
 from gesturekit.sources import ArraySource
 from gesturekit.tracker import HandTracker, TrackerOptions
 
@@ -27,7 +27,8 @@ def make_tracker(**kw):
                                          ("detect_interval", 0), ("crop_scale", -1), ("threads", 0),
                                          ("beta", float("nan")), ("acquire_zooms", ()),
                                          ("acquire_zooms", (1.0, -2.0)), ("min_presence_confidence", -0.1),
-                                         ("coast_ms", -1), ("coast_ms", float("inf"))])
+                                         ("coast_ms", -1), ("coast_ms", float("inf")),
+                                         ("static_tiles", 0), ("static_tiles", True)])
 def test_options_name_the_bad_field(field, value):
     with pytest.raises(ValueError, match=field):
         TrackerOptions(**{field: value})
@@ -74,6 +75,25 @@ def test_the_whole_frame_is_read_when_the_detector_finds_nothing(on):
         assert len({h[0].track_id for h in hands}) == 1
     set_truth(det, reg, [])                                   # an empty scene stays empty
     assert len(HandTracker(TrackerOptions(presence_model=""), detector=det, regressor=reg).process(frame)) == 0
+
+
+@pytest.mark.parametrize("tiles", [1, 2])
+def test_a_photo_with_no_hand_found_is_searched_again_in_tiles(tiles):
+    frame = np.zeros((480, 640, 3), np.uint8)
+    truth = hand_at(480, 330, size=36)
+    x1, y1, x2, y2 = box_of(truth).round().astype(int)
+    frame[y1:y2, x1:x2] = 255                          # too small for the detector in the whole frame
+    det, reg = BlobDetector(), FakeRegressor()
+    reg.truth = [truth]
+    tr = HandTracker(TrackerOptions(presence_model="", frame_candidate=False, static_tiles=tiles),
+                     detector=det, regressor=reg)
+    hands = tr.process(frame)
+    assert len(hands) == (1 if tiles == 2 else 0)
+    if hands:
+        assert iou(hands[0].box, box_of(truth)) > 0.9
+    det.calls = 0
+    assert [len(tr.process(frame, 33.0 * i)) for i in range(3)] == [0, 0, 0]  # video: never in tiles
+    assert det.calls == 3
 
 
 def test_the_whole_frame_is_read_at_every_width_in_a_photo_and_at_its_own_in_video():

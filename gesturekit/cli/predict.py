@@ -25,6 +25,8 @@ def _tracker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-presence-confidence", type=float, help="default: TrackerOptions")
     p.add_argument("--crop-ratio", type=float, help="crop side / detector box side (default: TrackerOptions)")
     p.add_argument("--acquire-rotations", type=int, help="turns tried on a new hand's crop (default: TrackerOptions)")
+    p.add_argument("--static-tiles", type=int,
+                   help="photos with no hand found: detect again on N×N tiles, 1 = off (default: TrackerOptions)")
 
 
 def _make_tracker(args: argparse.Namespace, **extra):
@@ -37,8 +39,9 @@ def _make_tracker(args: argparse.Namespace, **extra):
             kw[name] = getattr(args, name)
     if args.crop_ratio:
         kw["detector_crop_ratio"] = args.crop_ratio
-    if args.acquire_rotations is not None:
-        kw["acquire_rotations"] = args.acquire_rotations
+    for name in ("acquire_rotations", "static_tiles"):
+        if getattr(args, name, None) is not None:
+            kw[name] = getattr(args, name)
     return HandTracker(TrackerOptions(**kw))
 
 

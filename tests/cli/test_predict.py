@@ -106,3 +106,14 @@ def test_eval_pipeline_scores_an_oracle_perfectly(shared_data):
     tr = HandTracker(TrackerOptions(max_hands=1), detector=det, regressor=Oracle())
     res = cli_predict.evaluate_pipeline(tr, val, limit=6, sizes=(224, 224))
     assert res["images"] == 6 and res["found@iou0.5"] == 1.0 and res["pck@0.1"] == 1.0
+
+
+def test_tracker_flags_reach_the_options():
+    import argparse
+
+    args = argparse.ArgumentParser()
+    cli_predict._tracker_args(args)
+    ns = args.parse_args(["--static-tiles", "1", "--acquire-rotations", "2", "--min-presence-confidence", "0.3"])
+    o = cli_predict._make_tracker(ns).options
+    assert (o.static_tiles, o.acquire_rotations, o.min_presence_confidence) == (1, 2, 0.3)
+    assert cli_predict._make_tracker(args.parse_args([])).options.static_tiles == TrackerOptions().static_tiles
