@@ -31,6 +31,8 @@ def add_train_subcommand(what) -> None:
     d.add_argument("--out", default="runs/det")
     d.add_argument("--init", help="warm-start from this checkpoint (a detector run, or a keypoint model for handdet_kp)")
     d.add_argument("--arch", default="handdet_s4", choices=["handdet_s4", "handdet_kp"])
+    d.add_argument("--hard-share", type=float, default=0.0,
+                   help="share of hand photos drawn from those the --init detector misses (default 0)")
     d.add_argument("--export", help="also write the best weights here (.pt) and beside it an .onnx")
     d.set_defaults(func=_train)
 
@@ -43,7 +45,7 @@ def _train(args: argparse.Namespace) -> int:
                       threads=args.threads, workers=args.workers, out=args.out, device=args.device, monitor="score")
     best = train_detector(args.hands, args.egohands, args.hands_val, cfg, args.scenes, tuple(args.canvas),
                           tuple(args.input_size), args.hands_val_limit, args.width, args.init,
-                          args.arch)
+                          args.arch, args.hard_share)
     print(f"best checkpoint: {best}")
     if args.export:
         for path in export_detector(best, args.export):

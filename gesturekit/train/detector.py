@@ -19,7 +19,7 @@ from .detector_data import (
     keypoint_box,
     read_egohands,
 )
-from .loop import TrainConfig, fit, warm_start
+from .loop import TrainConfig, fit, pick_device, warm_start
 
 DEFAULT_INPUT = (192, 256)
 
@@ -89,15 +89,34 @@ def evaluate_detector(model, ego_val: dict | None, hands_val: dict | None, input
     return m
 
 
+def missed_photos(model, hands: dict, input_size=DEFAULT_INPUT, score_threshold: float = 0.2,
+                  batch_size: int = 32) -> np.ndarray:
+    """Indices of the ``hands`` photos (:func:`cache_hands26k`) whose labelled hand ``model`` does
+    not find (no box of ``score_threshold`` with IoU ≥ 0.5), as ``eval detector`` counts them."""
+    found = np.zeros(len(hands["images"]), bool)
+    for i in range(0, len(found), 1024):  # the memmap is read a slice at a time
+        imgs = list(hands["images"][i:i + 1024])
+        preds = predict_frames(model, imgs, input_size, score_threshold, max_hands=4, batch_size=batch_size)
+        for j, d in enumerate(preds):
+            found[i + j] = found_rate([d], [keypoint_box(hands["keypoints"][i + j])[None]]) == 1.0
+    return np.flatnonzero(~found)
+
+
 def train_detector(hands: str | Path, egohands: str | Path | None = None, hands_val: str | Path | None = None,
                    cfg: TrainConfig | None = None, scenes_per_epoch: int = 4000, canvas=(160, 192),
                    input_size=DEFAULT_INPUT, hands_val_limit: int = 300, width: int = 48,
-                   init: str | Path | None = None, arch: str = "handdet_s4") -> Path:
+                   init: str | Path | None = None, arch: str = "handdet_s4", hard_share: float = 0.0) -> Path:
     """Train ``handdet_s4`` on synthetic scenes; returns the best checkpoint (by ``score``).
 
     ``init`` warm-starts from another run's checkpoint; with ``arch="handdet_kp"`` a keypoint
-    checkpoint (``kpnet_*``) gives the backbone, which already knows hands.
+    checkpoint (``kpnet_*``) gives the backbone, which already knows hands. ``hard_share`` > 0
+    (with a detector ``init``) draws that share of the scenes' hand photos from those the initial
+    model misses (:func:`missed_photos`).
     """
+    if hard_share and init is None:
+        raise ValueError("hard_share needs init: the hard photos are the ones the initial model misses")
+    if not 0.0 <= hard_share <= 1.0:
+        raise ValueError(f"hard_share: must lie in [0, 1], got {hard_share}")
     cfg = cfg or TrainConfig(monitor="score", out="runs/det")
     hands_c = cache_hands26k(hands, threads=cfg.threads)
     ego_train = ego_val = None
@@ -111,12 +130,18 @@ def train_detector(hands: str | Path, egohands: str | Path | None = None, hands_
         hv_full = cache_hands26k(hands_val, threads=cfg.threads)
         idx = np.sort(np.random.default_rng(cfg.seed).permutation(len(hv_full["images"]))[:hands_val_limit])
         hv = {"images": hv_full["images"][idx], "keypoints": hv_full["keypoints"][idx]}
-    train_set = DetectionScenes(hands_c, ego_train, scenes_per_epoch, canvas, cfg.seed)
     model = create_model(arch, input_size=list(input_size), width=width)
     if init is not None:
         # a keypoint checkpoint lends its backbone; a detector checkpoint lends everything
         n = warm_start(model, init)
         print(f"init: {n} tensors from {init}")
+    hard = None
+    if hard_share:
+        torch.set_num_threads(cfg.threads)
+        hard = missed_photos(model.to(pick_device(cfg.device)).eval(), hands_c, input_size)
+        print(f"hard: {len(hard)} of {len(hands_c['images'])} photos missed; {hard_share:.0%} of hand photos drawn from them")
+    train_set = DetectionScenes(hands_c, ego_train, scenes_per_epoch, canvas, cfg.seed, hard=hard,
+                                hard_share=hard_share)
 
     def loss_fn(m, batch):
         x, *t = batch

@@ -179,8 +179,12 @@ class DetectionScenes:
     """A torch-style dataset of synthetic scenes; item → (image CHW float, *targets)."""
 
     def __init__(self, hands: dict, ego: dict | None, length: int, canvas: tuple[int, int] = (160, 192),
-                 seed: int = 0, stride: int = 4, max_size: float = 0.8):
+                 seed: int = 0, stride: int = 4, max_size: float = 0.8, hard: np.ndarray | None = None,
+                 hard_share: float = 0.0):
         self.hands, self.ego, self.length = hands, ego, length
+        # hand photos are drawn from ``hard`` (indices) with probability ``hard_share``
+        self.hard = np.asarray(hard if hard is not None else [], np.int64)
+        self.hard_share = hard_share if len(self.hard) else 0.0
         self.canvas, self.seed, self.stride, self.max_size = canvas, seed, stride, max_size
         self.epoch = 0
         kp = hands["keypoints"]
@@ -227,8 +231,7 @@ class DetectionScenes:
                     self._ignore(weight, c)
             return img, keep, weight
         if u < 0.85:  # big single hands are what webcams close up and hands26k val look like
-            k = int(rng.integers(len(self.hands["images"])))
-            return self._single_photo(rng, k, weight)
+            return self._single_photo(rng, self._pick(rng), weight)
         img = np.empty((H, W, 3), np.uint8)
         img[:] = rng.integers(0, 256, 3)
         if rng.random() < 0.5:  # a gradient or noise so 'plain' is not one colour
@@ -237,6 +240,12 @@ class DetectionScenes:
         else:
             img = np.clip(img + rng.normal(0, rng.uniform(2, 25), img.shape), 0, 255).astype(np.uint8)
         return img, [], weight
+
+    def _pick(self, rng) -> int:
+        """A hand photo's index: from ``hard`` with probability ``hard_share``, else any."""
+        if self.hard_share and rng.random() < self.hard_share:
+            return int(self.hard[rng.integers(len(self.hard))])
+        return int(rng.integers(len(self.hands["images"])))
 
     def _single_photo(self, rng, k, weight):
         """One hands26k photo letterboxed (as the detector sees a 224×224 frame) at 0.6–1.0 fill, or
@@ -281,9 +290,8 @@ class DetectionScenes:
             placed.append(b)
             boxes.append(b), angles.append(a), has.append(True)
         n_tiles = int(rng.choice([0, 1, 2, 3, 4], p=[0.1, 0.3, 0.3, 0.2, 0.1])) if not placed else int(rng.integers(0, 2))
-        N = len(self.hands["images"])
         for _ in range(n_tiles):
-            k = int(rng.integers(N))
+            k = self._pick(rng)
             kb = self.kp_boxes[k]
             L = max(kb[2] - kb[0], kb[3] - kb[1])
             side_px = float(np.exp(rng.uniform(np.log(9), np.log(self.max_size * min(H, W)))))

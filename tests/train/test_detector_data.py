@@ -89,3 +89,39 @@ def test_egohands_split_fixed():
     tr, va = egohands_split(names)
     assert len(va) == 60 and len(tr) == 300 and not set(tr) & set(va)
     assert egohands_split(list(reversed(names)))[1] == va
+
+
+def test_hand_photos_are_drawn_from_the_hard_ones_at_their_share(scenes):
+    hands, ego = scenes.hands, scenes.ego
+    picks = lambda s: [s._pick(np.random.default_rng(i)) for i in range(400)]  # noqa: E731
+    assert picks(DetectionScenes(hands, ego, 8, hard=np.array([4]), hard_share=1.0)) == [4] * 400
+    share = np.mean(np.array(picks(DetectionScenes(hands, ego, 8, hard=np.array([4]), hard_share=0.5))) == 4)
+    assert 0.5 < share < 0.65                          # half drawn from hard, plus 1/6 of the rest
+    assert len(set(picks(DetectionScenes(hands, ego, 8, hard=np.array([], np.int64), hard_share=0.5)))) == 6
+
+
+def test_missed_photos_are_those_without_a_box_on_the_label(monkeypatch):
+    from gesturekit.detector import Detections
+    from gesturekit.train import detector as trd
+
+    rng = np.random.default_rng(0)
+    imgs, kps = zip(*[_hand_photo(rng) for _ in range(3)])
+    hands = {"images": np.stack(imgs), "keypoints": np.stack(kps)}
+    label = keypoint_box(kps[0])
+    boxes = [label, label + [60, 0, 60, 0], label * [1, 1, 1.02, 1.02]]  # found, beside the hand, found
+
+    def fake_predict(model, frames, *a, **k):
+        return [Detections(b[None].astype(np.float32), np.array([0.9], np.float32), np.zeros(1, np.float32))
+                for b in boxes[:len(frames)]]
+
+    monkeypatch.setattr(trd, "predict_frames", fake_predict)
+    assert trd.missed_photos(None, hands).tolist() == [1]
+
+
+@pytest.mark.parametrize("kw,match", [({"hard_share": 0.3}, "needs init"),
+                                      ({"hard_share": 1.5, "init": "x.pt"}, "hard_share")])
+def test_train_detector_checks_hard_share_first(kw, match):
+    from gesturekit.train.detector import train_detector
+
+    with pytest.raises(ValueError, match=match):
+        train_detector("nowhere", **kw)
