@@ -119,13 +119,15 @@ HOPELESS_BELOW = 0.1
 
 def acquire(predict: Predict, frame: np.ndarray, boxes: Sequence[np.ndarray], angles: Sequence[float],
             ratio: float, zooms: Sequence[float] = (1.0,), rotations: int = 1, refine: int = 1,
-            crop_scale: float = CROP_SCALE, upright: bool = True) -> tuple[np.ndarray, np.ndarray]:
+            crop_scale: float = CROP_SCALE, upright: bool = True,
+            turn_every_zoom: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Keypoints ``(N, K, 2)`` and confidences ``(N, K)`` of hands known only by a box.
 
     Each box is read at every zoom (crop side = ``ratio`` × zoom × its longer side) at its own
     angle, in one batch, and the most confident reading kept. A hopeless reading (mean confidence
     < :data:`HOPELESS_BELOW`) is returned as it is. Where it is unsure (< :data:`TURN_BELOW`), the
-    box is read again at every zoom and ``rotations`` - 1 more turns spread evenly from its angle:
+    box is read again at every zoom (or, ``turn_every_zoom=False``, at the zoom that read best)
+    and ``rotations`` - 1 more turns spread evenly from its angle:
     a box gives no reliable orientation
     (the detector's angle head is often off by 90° on fists and sideways thumbs), and a crop
     read far from upright confuses the fingers. Then ``refine`` passes on the upright crop that
@@ -136,21 +138,24 @@ def acquire(predict: Predict, frame: np.ndarray, boxes: Sequence[np.ndarray], an
         raise ValueError("acquire: need rotations >= 1 and at least one zoom")
     nz = len(zooms)
 
-    def most_confident(crops: list[Crop], per: int) -> tuple[np.ndarray, np.ndarray]:
+    def most_confident(crops: list[Crop], per: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         k, c = predict(frame, crops)
         k, c = k.reshape(-1, per, *k.shape[1:]), c.reshape(-1, per, c.shape[-1])
         best = c.mean(2).argmax(1)
         rows = np.arange(len(k))
-        return k[rows, best], c[rows, best]
+        return k[rows, best], c[rows, best], best
 
-    kp, conf = most_confident([crop_from_box(b, ratio * z, float(a)) for b, a in zip(boxes, angles) for z in zooms], nz)
+    kp, conf, best_zoom = most_confident(
+        [crop_from_box(b, ratio * z, float(a)) for b, a in zip(boxes, angles) for z in zooms], nz)
     first = conf.mean(1)
     hopeful = np.flatnonzero(first >= HOPELESS_BELOW)
     unsure = hopeful[first[hopeful] < TURN_BELOW] if rotations > 1 else []
     if len(unsure):
         turns = [2.0 * np.pi * r / rotations for r in range(1, rotations)]
-        k2, c2 = most_confident([crop_from_box(boxes[i], ratio * z, float(angles[i]) + t)
-                                 for i in unsure for z in zooms for t in turns], nz * len(turns))
+        tried = {i: zooms if turn_every_zoom else (zooms[best_zoom[i]],) for i in unsure}
+        k2, c2, _ = most_confident([crop_from_box(boxes[i], ratio * z, float(angles[i]) + t)
+                                    for i in unsure for z in tried[i] for t in turns],
+                                   len(tried[unsure[0]]) * len(turns))
         won = c2.mean(1) > conf[unsure].mean(1)
         kp[unsure[won]], conf[unsure[won]] = k2[won], c2[won]
     for _ in range(refine if upright and len(hopeful) else 0):

@@ -132,6 +132,27 @@ def test_acquire_turns_only_unsure_boxes_keeps_the_most_confident_then_refines_u
         acquire(predict, frame, [], [], 1.3, rotations=0)
 
 
+def test_acquire_can_turn_an_unsure_box_at_its_best_width_only():
+    from gesturekit.landmarks import TURN_BELOW, acquire
+
+    calls = []
+
+    def predict(frame, crops):  # the wider crop reads a little better; both are unsure until upright
+        calls.append([(round(float(c.size)), round(float(c.angle), 3)) for c in crops])
+        conf = [0.9 if abs(c.angle) < 1e-6 else TURN_BELOW - (0.1 if c.size < 60 else 0.05) for c in crops]
+        kp = np.stack([np.stack([np.linspace(40, 60, 21), np.linspace(80, 50, 21)], 1)] * len(crops))
+        return kp.astype(np.float32), np.repeat(np.array(conf, np.float32)[:, None], 21, 1)
+
+    frame, box = np.zeros((100, 100, 3), np.uint8), np.array([30, 40, 70, 80])
+    acquire(predict, frame, [box], [-np.pi / 2], 1.3, zooms=(1.0, 1.6), rotations=4, refine=0)
+    assert calls[1] == [(52, 0.0), (52, 1.571), (52, 3.142), (83, 0.0), (83, 1.571), (83, 3.142)]
+    calls.clear()
+    _, conf = acquire(predict, frame, [box], [-np.pi / 2], 1.3, zooms=(1.0, 1.6), rotations=4, refine=0,
+                      turn_every_zoom=False)
+    assert calls[1] == [(83, 0.0), (83, 1.571), (83, 3.142)]       # the wider crop read better first
+    assert conf.min() == pytest.approx(0.9)
+
+
 def test_acquire_gives_up_on_a_hopeless_first_reading_but_searches_the_others():
     """Three boxes: one read hopelessly at first (no turn, no refinement), one unsure (turned and
     refined), one sure (refined only)."""

@@ -110,6 +110,28 @@ def test_the_whole_frame_is_read_at_every_width_in_a_photo_and_at_its_own_in_vid
     assert widths == [1]
 
 
+def test_an_unsure_box_is_turned_at_every_width_in_a_photo_and_at_its_best_in_video():
+    det, reg = FakeDetector(), FakeRegressor()
+    crops = []
+    predict = reg.predict
+
+    def unsure(frame, cr):  # every reading unsure, so every box is turned
+        crops.append(len(cr))
+        kp, _ = predict(frame, cr)
+        return kp, np.full(kp.shape[:2], 0.25, np.float32)
+
+    reg.predict = unsure
+    set_truth(det, reg, [hand_at(160, 120, size=80)])
+    tr = HandTracker(TrackerOptions(presence_model="", acquire_zooms=(1.0, 1.6), frame_candidate=False,
+                                    static_tiles=1), detector=det, regressor=reg)
+    frame = np.zeros((240, 320, 3), np.uint8)
+    tr.process(frame)
+    assert crops[:2] == [2, 2 * 3]              # both widths, then both widths × 3 more turns
+    crops.clear()
+    tr.process(frame, 0.0)
+    assert crops[:2] == [2, 3]                  # then 3 more turns at the better width
+
+
 # --- video mode -----------------------------------------------------------------------------------
 
 def test_tracking_runs_detector_only_when_needed():
