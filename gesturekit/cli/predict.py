@@ -25,6 +25,8 @@ def _tracker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-presence-confidence", type=float, help="default: TrackerOptions")
     p.add_argument("--crop-ratio", type=float, help="crop side / detector box side (default: TrackerOptions)")
     p.add_argument("--acquire-rotations", type=int, help="turns tried on a new hand's crop (default: TrackerOptions)")
+    p.add_argument("--flip-test", action="store_true",
+                   help="also read every crop mirrored and average: more accurate, ~1.4× the time per photo")
     p.add_argument("--static-tiles", type=int,
                    help="photos with no hand found: detect again on N×N tiles, 1 = off (default: TrackerOptions)")
 
@@ -42,6 +44,8 @@ def _make_tracker(args: argparse.Namespace, **extra):
     for name in ("acquire_rotations", "static_tiles"):
         if getattr(args, name, None) is not None:
             kw[name] = getattr(args, name)
+    if getattr(args, "flip_test", False):
+        kw["flip_test"] = True
     return HandTracker(TrackerOptions(**kw))
 
 

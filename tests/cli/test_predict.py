@@ -113,7 +113,9 @@ def test_tracker_flags_reach_the_options():
 
     args = argparse.ArgumentParser()
     cli_predict._tracker_args(args)
-    ns = args.parse_args(["--static-tiles", "1", "--acquire-rotations", "2", "--min-presence-confidence", "0.3"])
+    ns = args.parse_args(["--static-tiles", "1", "--acquire-rotations", "2", "--min-presence-confidence", "0.3",
+                          "--flip-test"])
     o = cli_predict._make_tracker(ns).options
-    assert (o.static_tiles, o.acquire_rotations, o.min_presence_confidence) == (1, 2, 0.3)
-    assert cli_predict._make_tracker(args.parse_args([])).options.static_tiles == TrackerOptions().static_tiles
+    assert (o.static_tiles, o.acquire_rotations, o.min_presence_confidence, o.flip_test) == (1, 2, 0.3, True)
+    o = cli_predict._make_tracker(args.parse_args([])).options
+    assert (o.static_tiles, o.flip_test) == (TrackerOptions().static_tiles, TrackerOptions().flip_test)
