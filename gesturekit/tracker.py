@@ -379,9 +379,9 @@ class HandTracker:
         if not found and o.frame_candidate:
             found = self._whole_frame(frame, boxes, o.max_hands)
         if not found and o.static_tiles > 1:
-            # the detector sees a frame at 192×256: a hand under ~60 px there is often missed, and
-            # seen from a tile, it is larger (1,000 hands26k val photos: found 0.911 → 0.921, no new
-            # false hands on 60 hand-free frames). Not in video: it would cost every hand-free frame.
+            # the detector sees a frame at 192×256: a hand under ~50 px there is often missed, and
+            # a tile shows it larger (all hands26k val photos: found 0.903 → 0.917), at twice the
+            # time on hand-free photos (docs/tracker.md). Not in video: it would cost every such frame.
             found = self._gate(*self.candidates(frame, tiles=o.static_tiles), boxes, o.max_hands)
         return [self._make_hand(k, c, s, size, None, k) for k, c, s in found]
 
