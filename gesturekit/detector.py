@@ -176,10 +176,10 @@ def detect_tiles(detector, frame: np.ndarray, grid: int = 2, overlap: float = 0.
     if not 0.0 <= overlap < 1.0:
         raise ValueError(f"overlap: must lie in [0, 1), got {overlap}")
     img = as_bgr_uint8(frame)
-    if grid == 1:
-        return detector.detect(img)
     h, w = img.shape[:2]
     tw, th = min(w, round(w / grid * (1 + overlap))), min(h, round(h / grid * (1 + overlap)))
+    if grid == 1 or min(tw, th) < 2:  # a frame too small to cut is read whole
+        return detector.detect(img)
     corners = [(x0, y0) for y0 in np.linspace(0, h - th, grid).round().astype(int)
                for x0 in np.linspace(0, w - tw, grid).round().astype(int)]
     found = []

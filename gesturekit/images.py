@@ -16,8 +16,10 @@ def as_bgr_uint8(frame: object, name: str = "frame") -> np.ndarray:
         raise ValueError(f"{name}: got None instead of an image")
     if not isinstance(frame, np.ndarray):
         raise ValueError(f"{name}: expected a numpy array, got {type(frame).__name__}")
-    if frame.size == 0 or frame.ndim not in (2, 3) or frame.shape[0] < 2 or frame.shape[1] < 2:
-        raise ValueError(f"{name}: expected an H×W×C image, got shape {frame.shape}")
+    if frame.ndim not in (2, 3):
+        raise ValueError(f"{name}: expected an H×W or H×W×C image, got shape {frame.shape}")
+    if frame.size == 0 or frame.shape[0] < 2 or frame.shape[1] < 2:
+        raise ValueError(f"{name}: expected an image of at least 2×2 pixels, got shape {frame.shape}")
     if frame.dtype != np.uint8:
         if frame.dtype == bool or not (np.issubdtype(frame.dtype, np.floating) or np.issubdtype(frame.dtype, np.integer)):
             raise ValueError(f"{name}: unsupported dtype {frame.dtype}")

@@ -359,6 +359,14 @@ def test_bad_frames_are_refused_or_handled(frame, ok):
             tr.process(frame, 0.0)
 
 
+@pytest.mark.parametrize("shape", [(2, 2), (2, 3, 3), (3, 2, 4)])
+def test_the_smallest_frames_pass_every_static_step(shape):
+    tr, _, _ = make_tracker()                 # the fakes find nothing: boxes, whole frame, then tiles
+    assert len(tr.process(np.zeros(shape, np.uint8))) == 0
+    with pytest.raises(ValueError, match="at least 2×2"):
+        tr.process(np.zeros((1, 5, 3), np.uint8))
+
+
 # --- stream / live ----------------------------------------------------------------------------------
 
 def test_stream_yields_every_frame():
