@@ -179,22 +179,24 @@ def detect_tiles(detector, frame: np.ndarray, grid: int = 2, overlap: float = 0.
     h, w = img.shape[:2]
     tw, th = min(w, round(w / grid * (1 + overlap))), min(h, round(h / grid * (1 + overlap)))
     if grid == 1 or min(tw, th) < 2:  # a frame too small to cut is read whole
-        return detector.detect(img)
-    corners = [(x0, y0) for y0 in np.linspace(0, h - th, grid).round().astype(int)
-               for x0 in np.linspace(0, w - tw, grid).round().astype(int)]
-    found = []
-    for x0, y0 in corners:  # one call per tile: on this CPU a batch of 4 took as long (20 ms)
-        d = detector.detect(img[y0:y0 + th, x0:x0 + tw])
-        if len(d.scores):
-            angles = getattr(d, "angles", None)
-            angles = np.full(len(d.scores), np.nan) if angles is None else angles
-            found.append((np.asarray(d.boxes, np.float32).reshape(-1, 4) + [x0, y0, x0, y0],
-                          np.asarray(d.scores, np.float32).reshape(-1), np.asarray(angles, np.float32).reshape(-1)))
-    if not found:
-        return Detections()
-    b, s, a = (np.concatenate(x) for x in zip(*found))
+        return as_detections(detector.detect(img))
+    # one call per tile: on this CPU a batch of 4 took as long (20 ms)
+    found = [as_detections(detector.detect(img[y0:y0 + th, x0:x0 + tw]), (x0, y0))
+             for y0 in np.linspace(0, h - th, grid).round().astype(int)
+             for x0 in np.linspace(0, w - tw, grid).round().astype(int)]
+    b, s, a = (np.concatenate(x) for x in zip(*((d.boxes, d.scores, d.angles) for d in found)))
     keep = nms(b, s, 0.0, nms_iou)
-    return Detections(b[keep].astype(np.float32), s[keep], a[keep])
+    return Detections(b[keep], s[keep], a[keep])
+
+
+def as_detections(d, offset: tuple[float, float] = (0.0, 0.0)) -> Detections:
+    """Any detector's output (``boxes``, ``scores``, ``angles`` or none) as :class:`Detections`,
+    boxes moved by ``offset`` (x, y); unknown angles are NaN."""
+    boxes = np.asarray(d.boxes, np.float32).reshape(-1, 4) + np.float32([*offset, *offset])
+    scores = np.asarray(d.scores, np.float32).reshape(-1)
+    angles = getattr(d, "angles", None)
+    angles = np.full(len(scores), np.nan, np.float32) if angles is None else np.asarray(angles, np.float32).reshape(-1)
+    return Detections(boxes, scores, angles)
 
 
 class TFSavedModelDetector:

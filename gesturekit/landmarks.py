@@ -152,10 +152,10 @@ def acquire(predict: Predict, frame: np.ndarray, boxes: Sequence[np.ndarray], an
     unsure = hopeful[first[hopeful] < TURN_BELOW] if rotations > 1 else []
     if len(unsure):
         turns = [2.0 * np.pi * r / rotations for r in range(1, rotations)]
-        tried = {i: zooms if turn_every_zoom else (zooms[best_zoom[i]],) for i in unsure}
+        widths = [zooms if turn_every_zoom else (zooms[best_zoom[i]],) for i in unsure]
         k2, c2, _ = most_confident([crop_from_box(boxes[i], ratio * z, float(angles[i]) + t)
-                                    for i in unsure for z in tried[i] for t in turns],
-                                   len(tried[unsure[0]]) * len(turns))
+                                    for i, zs in zip(unsure, widths) for z in zs for t in turns],
+                                   len(widths[0]) * len(turns))
         won = c2.mean(1) > conf[unsure].mean(1)
         kp[unsure[won]], conf[unsure[won]] = k2[won], c2[won]
     for _ in range(refine if upright and len(hopeful) else 0):

@@ -268,12 +268,8 @@ class HandTracker:
     def _detect(self, frame: np.ndarray, tiles: int = 1) -> list[tuple[np.ndarray, float, float]]:
         self.stats["detector_runs"] += tiles * tiles
         det = detect_tiles(self.detector, frame, tiles)
-        boxes = np.asarray(det.boxes, np.float32).reshape(-1, 4)
-        scores = np.asarray(det.scores, np.float32).reshape(-1)
-        angles = getattr(det, "angles", None)
-        angles = np.full(len(boxes), np.nan) if angles is None else np.asarray(angles, np.float64).reshape(-1)
         out = [(b, float(s), float(a) if math.isfinite(a) else 0.0)
-               for b, s, a in zip(boxes, scores, angles)
+               for b, s, a in zip(det.boxes, det.scores, det.angles)
                if s >= self.options.min_detection_confidence and (b[2] - b[0]) > 1 and (b[3] - b[1]) > 1]
         out.sort(key=lambda d: -d[1])
         return out

@@ -14,6 +14,7 @@ from gesturekit.detector import (
     DetectorOptions,
     HandDetector,
     TFSavedModelDetector,
+    as_detections,
     average_precision,
     decode,
     detect_tiles,
@@ -255,3 +256,12 @@ def test_tiles_find_small_boxes_and_map_them_back_to_the_frame():
         detect_tiles(det, frame, grid=0)
     with pytest.raises(ValueError, match="overlap"):
         detect_tiles(det, frame, overlap=1.0)
+
+
+def test_any_detector_output_becomes_detections():
+    class Bare:  # boxes and scores only, as lists
+        boxes, scores = [[1, 2, 3, 4]], [0.5]
+
+    d = as_detections(Bare(), (10, 20))
+    assert d.boxes.tolist() == [[11.0, 22.0, 13.0, 24.0]] and d.boxes.dtype == np.float32
+    assert d.scores.tolist() == [0.5] and np.isnan(d.angles).all() and len(d) == 1

@@ -19,7 +19,7 @@ from .detector_data import (
     keypoint_box,
     read_egohands,
 )
-from .loop import TrainConfig, fit, pick_device, warm_start
+from .loop import TrainConfig, check_hard_share, fit, pick_device, warm_start
 
 DEFAULT_INPUT = (192, 256)
 
@@ -113,10 +113,7 @@ def train_detector(hands: str | Path, egohands: str | Path | None = None, hands_
     (with a detector ``init``) draws that share of the scenes' hand photos from those the initial
     model misses (:func:`missed_photos`).
     """
-    if hard_share and init is None:
-        raise ValueError("hard_share needs init: the hard photos are the ones the initial model misses")
-    if not 0.0 <= hard_share <= 1.0:
-        raise ValueError(f"hard_share: must lie in [0, 1], got {hard_share}")
+    check_hard_share(hard_share, init)
     cfg = cfg or TrainConfig(monitor="score", out="runs/det")
     hands_c = cache_hands26k(hands, threads=cfg.threads)
     ego_train = ego_val = None

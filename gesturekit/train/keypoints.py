@@ -13,7 +13,7 @@ from ..layouts import HAND_21, KeypointLayout
 from ..nn import create_model
 from .cache import build_cache
 from .keypoint_data import KeypointCrops
-from .loop import TrainConfig, fit, pick_device, warm_start
+from .loop import TrainConfig, check_hard_share, fit, pick_device, warm_start
 from .losses import keypoint_loss
 from .metrics import keypoint_metrics, label_sides
 
@@ -72,10 +72,7 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
     (with ``init``) draws the images the initial model reads worst once more per epoch
     (:func:`hard_indices`).
     """
-    if hard_share and init is None:
-        raise ValueError("hard_share needs init: the hard images are the ones the initial model reads worst")
-    if not 0.0 <= hard_share <= 1.0 - HARD_SKIP:
-        raise ValueError(f"hard_share: must lie in [0, {1.0 - HARD_SKIP}], got {hard_share}")
+    check_hard_share(hard_share, init, 1.0 - HARD_SKIP)
     cfg = cfg or TrainConfig()
     rng = np.random.default_rng(cfg.seed)
     train_samples = []

@@ -180,6 +180,15 @@ def fit(model: torch.nn.Module, train_set, loss_fn: Callable, evaluate: Callable
     return history
 
 
+def check_hard_share(share: float, init, most: float = 1.0) -> None:
+    """``hard_share`` is a share in [0, ``most``], and > 0 only with an ``init`` checkpoint: the hard
+    examples are the ones that initial model gets most wrong."""
+    if share and init is None:
+        raise ValueError("hard_share needs init: the hard examples are the ones the initial model gets most wrong")
+    if not 0.0 <= share <= most:
+        raise ValueError(f"hard_share: must lie in [0, {most}], got {share}")
+
+
 def warm_start(model: torch.nn.Module, checkpoint: str | Path, prefixes: tuple[str, ...] = ("",)) -> int:
     """Copy every tensor of ``checkpoint`` whose name starts with one of ``prefixes`` and whose shape
     matches ``model``'s; returns how many were copied (ValueError when none is)."""
