@@ -29,11 +29,19 @@ class InvertedResidual(nn.Module):
         return x + y if self.use_res else y
 
 
-def make_stages(cin: int, stages: list[tuple[int, int, int, int]]) -> tuple[nn.Sequential, list[int]]:
-    """Stages of inverted residuals from (channels, blocks, stride, expand); returns module and widths."""
+def make_stages(cin: int, stages: list[tuple[int, int, int, int]],
+                zero_init_residual: bool = False) -> tuple[nn.Sequential, list[int]]:
+    """Stages of inverted residuals from (channels, blocks, stride, expand); returns module and widths.
+
+    ``zero_init_residual`` starts every residual block as the identity (its last BN scale at 0), so
+    a shallower checkpoint with the same first blocks loads into a deeper net with its function unchanged.
+    """
     mods, widths = [], []
     for cout, n, s, e in stages:
         blocks = [InvertedResidual(cin if i == 0 else cout, cout, s if i == 0 else 1, e) for i in range(n)]
+        for b in blocks if zero_init_residual else ():
+            if b.use_res:
+                nn.init.zeros_(b.block[-1][1].weight)
         mods.append(nn.Sequential(*blocks))
         widths.append(cout)
         cin = cout

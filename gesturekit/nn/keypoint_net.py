@@ -19,13 +19,16 @@ from .registry import register_model
 # 8×8 features (stride 16). Plain convs at full resolution train ~2× faster on
 # a CPU than depthwise ones and cost little at inference (measured in bench/).
 KP_STAGES = [(48, 2, 2, 3), (96, 3, 2, 3), (128, 2, 1, 3)]
+# The same stages with more blocks, each stage's first blocks named as in KP_STAGES: a KP_STAGES
+# checkpoint loads with the extra blocks at identity (see make_stages' zero_init_residual).
+KP_STAGES_DEEP = [(48, 2, 2, 3), (96, 4, 2, 3), (128, 4, 1, 3)]
 
 
 class KeypointBackbone(nn.Module):
     def __init__(self, stages=KP_STAGES, stem: int = 16):
         super().__init__()
         self.stem = nn.Sequential(ConvBNAct(3, stem, 3, 2), ConvBNAct(stem, stem * 2, 3, 2))
-        self.stages, widths = make_stages(stem * 2, stages)
+        self.stages, widths = make_stages(stem * 2, stages, zero_init_residual=stages is not KP_STAGES)
         self.out_channels = widths[-1]
 
     def forward(self, x):
@@ -86,17 +89,17 @@ class KeypointNet(nn.Module):
     """
 
     def __init__(self, num_points: int = 21, input_size: int = 128, head: str = "simcc", split: float = 2.0,
-                 fine: bool = False):
+                 fine: bool = False, stages=KP_STAGES):
         super().__init__()
         self.num_points, self.input_size, self.head_name, self.fine = num_points, input_size, head, fine
-        self.backbone = KeypointBackbone()
+        self.backbone = KeypointBackbone(stages)
         feat = input_size // 16
         self.bins = int(input_size * split)
         if fine and head != "simcc":
             raise ValueError("fine: only the simcc head has a fine map")
         if head == "simcc":
             self.head = SimCCHead(self.backbone.out_channels, num_points, feat * feat, self.bins,
-                                  fine_cin=KP_STAGES[0][0] if fine else 0)
+                                  fine_cin=stages[0][0] if fine else 0)
         elif head == "coord":
             self.head = CoordHead(self.backbone.out_channels, num_points)
         else:
@@ -156,6 +159,12 @@ def kpnet_simcc(num_points: int = 21, input_size: int = 128) -> KeypointNet:
 @register_model
 def kpnet_simcc_fine(num_points: int = 21, input_size: int = 128) -> KeypointNet:
     return KeypointNet(num_points, input_size, head="simcc", fine=True)
+
+
+@register_model
+def kpnet_simcc_deep(num_points: int = 21, input_size: int = 128) -> KeypointNet:
+    """``kpnet_simcc_fine`` with 4 more blocks: a fine checkpoint loads into it with its function unchanged."""
+    return KeypointNet(num_points, input_size, head="simcc", fine=True, stages=KP_STAGES_DEEP)
 
 
 @register_model

@@ -7,7 +7,7 @@ from gesturekit.nn import create_model  # noqa: E402
 from gesturekit.train.loop import warm_start  # noqa: E402
 
 
-@pytest.mark.parametrize("arch", ["kpnet_simcc", "kpnet_simcc_fine", "kpnet_coord"])
+@pytest.mark.parametrize("arch", ["kpnet_simcc", "kpnet_simcc_fine", "kpnet_simcc_deep", "kpnet_coord"])
 def test_every_keypoint_net_gives_points_in_the_crop_and_confidences(arch):
     torch.manual_seed(0)
     m = create_model(arch, num_points=12, input_size=128).eval()
@@ -37,3 +37,23 @@ def test_a_coarse_checkpoint_loads_into_the_fine_head_with_its_function_unchange
     with torch.no_grad():  # and the fine branch does change the output once it has weights
         fine.head.fine[-1].weight.add_(0.5)
         assert (fine(x)["simcc_x"] - a["simcc_x"]).abs().max() > 1e-2
+
+
+def test_a_fine_checkpoint_loads_into_the_deep_net_with_its_function_unchanged(tmp_path):
+    torch.manual_seed(0)
+    fine = create_model("kpnet_simcc_fine", num_points=21, input_size=128)
+    with torch.no_grad():
+        for p in fine.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    fine.eval()
+    torch.save({"model": fine.state_dict()}, tmp_path / "fine.pt")
+    deep = create_model("kpnet_simcc_deep", num_points=21, input_size=128)
+    assert warm_start(deep, tmp_path / "fine.pt") == len(fine.state_dict())
+    assert len(deep.state_dict()) > len(fine.state_dict())
+    deep.eval()
+    x = torch.rand(3, 3, 128, 128)
+    with torch.no_grad():
+        a, b = fine(x), deep(x)
+        np.testing.assert_allclose(a["simcc_x"].numpy(), b["simcc_x"].numpy(), atol=1e-4)
+        deep.backbone.stages[2][-1].block[-1][1].weight.fill_(1.0)  # an extra block, once trained
+        assert (deep(x)["simcc_x"] - a["simcc_x"]).abs().max() > 1e-2
