@@ -56,4 +56,4 @@ def test_a_fine_checkpoint_loads_into_the_deep_net_with_its_function_unchanged(t
         a, b = fine(x), deep(x)
         np.testing.assert_allclose(a["simcc_x"].numpy(), b["simcc_x"].numpy(), atol=1e-4)
         deep.backbone.stages[2][-1].block[-1][1].weight.fill_(1.0)  # an extra block, once trained
-        assert (deep(x)["simcc_x"] - a["simcc_x"]).abs().max() > 1e-2
+        assert (deep(x)["simcc_x"] - a["simcc_x"]).abs().max() > 1e-3
