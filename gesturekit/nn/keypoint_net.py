@@ -28,7 +28,8 @@ class KeypointBackbone(nn.Module):
     def __init__(self, stages=KP_STAGES, stem: int = 16):
         super().__init__()
         self.stem = nn.Sequential(ConvBNAct(3, stem, 3, 2), ConvBNAct(stem, stem * 2, 3, 2))
-        self.stages, widths = make_stages(stem * 2, stages, zero_init_residual=stages is not KP_STAGES)
+        # a deeper layout's extra blocks must start as the identity for a KP_STAGES checkpoint to load
+        self.stages, widths = make_stages(stem * 2, stages, zero_init_residual=list(stages) != KP_STAGES)
         self.out_channels = widths[-1]
 
     def forward(self, x):
