@@ -6,7 +6,9 @@ small worker that prints JSON; gesturekit runs here. For each clip of
 ``hands26k/val`` (detect-every-frame mode: no timestamps) it measures ms per frame
 (median, p90), share of frames with a hand, hands per frame and keypoint agreement (PCK@0.1
 of the hand box between the two), for MediaPipe model_complexity 0 (lite) and 1 (full).
-EgoHands val frames with their hands painted out (``hand-free``) count false hands.
+EgoHands val frames with their hands painted out (``hand-free``) count false hands, in static
+mode, and as an idle webcam (``hand-free video``: each frame held for 15 frames with sensor noise,
+video mode), where gesturekit also runs with ``clutter_every=1`` (every candidate read on every frame).
 
     python bench/bench_tracker.py --limit 150 --threads 1
 
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -112,6 +115,13 @@ def hand_free_frames(limit: int) -> list[np.ndarray]:
     return frames(DATA / "egohands", "val")[:limit]
 
 
+def idle_video(frames: list[np.ndarray], hold: int = 15, noise: float = 3.0, seed: int = 0) -> list[np.ndarray]:
+    """A still camera on each hand-free scene in turn: every frame ``hold`` times, with Gaussian
+    sensor noise (σ = ``noise`` grey levels) so that no two frames are the same."""
+    rng = np.random.default_rng(seed)
+    return [np.clip(f + rng.normal(0, noise, f.shape), 0, 255).astype(np.uint8) for f in frames for _ in range(hold)]
+
+
 def read_video(path: Path, limit: int) -> list[np.ndarray]:
     cap = cv2.VideoCapture(str(path))
     out = []
@@ -156,6 +166,7 @@ def main() -> int:
     ap.add_argument("--detector")
     ap.add_argument("--keypoints")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "tracker.json")
+    ap.add_argument("--sets", nargs="+", help="run only the sets whose name contains one of these")
     ap.add_argument("--conf-study", action="store_true",
                     help="only print keypoint confidence on hand / beside-hand / noise crops")
     a = ap.parse_args()
@@ -176,14 +187,21 @@ def main() -> int:
     sets = [(v.name, "tracking", read_video(v, a.limit)) for v in videos]
     sets.append(("hands26k/val", "detect-every-frame", [cv2.imread(str(p)) for p in val]))
     if (DATA / "egohands").is_dir():
-        sets.append(("egohands/val, hands painted out", "hand-free", hand_free_frames(a.limit)))
+        free = hand_free_frames(a.limit)
+        sets.append(("egohands/val, hands painted out", "hand-free", free))
+        sets.append(("the same, each held 15 frames", "hand-free video", idle_video(free[:20])))
+    if a.sets:
+        sets = [s for s in sets if any(k in s[0] for k in a.sets)]
     tmp = Path(tempfile.mkdtemp())
     for name, mode, frames in sets:
-        static = mode != "tracking"
+        static = mode not in ("tracking", "hand-free video")
         np.save(tmp / "frames.npy", np.stack(frames))
         src = {"frames": str(tmp / "frames.npy")}
         gk = run_gesturekit(tracker, frames, static)
         row = {"mode": mode, "gesturekit": summary(gk)}
+        if mode == "hand-free video":
+            every = HandTracker(replace(tracker.options, clutter_every=1))
+            row["gesturekit_clutter_every_1"] = summary(run_gesturekit(every, frames, static))
         for c, label in ((0, "mediapipe_lite"), (1, "mediapipe_full")):
             mp_res = run_mediapipe(a.mp_python, {**src, "static": static, "max_hands": 2, "complexity": c},
                                    a.threads)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .clutter import ClutterMemory
 from .detector import DetectorOptions, HandDetector, detect_tiles
 from .filters import FILTERS, make_filter
 from .geometry import Crop, box_of, crop_from_keypoints, degenerate, iou, repeats
@@ -87,6 +88,8 @@ class TrackerOptions:
     static_tiles: int = 2                   # static mode, still no hand: detect again on this many × this
     #                                         many overlapping tiles (small hands; 1 turns it off)
     detect_interval: int = 5                # frames between detector runs while some hands are followed
+    clutter_every: int = 3                  # video, no hand in view: a candidate that stays at one place is
+    #                                         read on 2 runs, then on every this many (1: always; clutter.py)
     overlap_iou: float = 0.3                # a detection overlapping a track by more is ignored
     static_refine: bool = True              # static mode: second pass on an upright keypoint crop
     flip_test: bool = False                 # also read mirrored crops: more accurate, 2× regressor time
@@ -113,8 +116,9 @@ class TrackerOptions:
             need(isinstance(v, (int, float)) and math.isfinite(v) and v > 0, name, "must be a number > 0")
         need(isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and self.beta >= 0, "beta",
              "must be a number >= 0")
-        need(isinstance(self.detect_interval, int) and self.detect_interval >= 1, "detect_interval",
-             "must be an int >= 1")
+        for name in ("detect_interval", "clutter_every"):
+            v = getattr(self, name)
+            need(isinstance(v, int) and not isinstance(v, bool) and v >= 1, name, "must be an int >= 1")
         need(isinstance(self.static_tiles, int) and not isinstance(self.static_tiles, bool) and self.static_tiles >= 1,
              "static_tiles", "must be an int >= 1")
         for name in ("lost_id_ttl_ms", "coast_ms"):
@@ -237,6 +241,8 @@ class HandTracker:
             self._last_ms: float | None = None
             self._since_detect = 10**9
             self._voter = HandednessVoter()
+            # idle: the detector's boxes, and the whole frame read as one more box
+            self._clutter = (ClutterMemory(self.options.clutter_every), ClutterMemory(self.options.clutter_every))
             if self._debouncer is not None:
                 self._debouncer.reset()
 
@@ -419,9 +425,17 @@ class HandTracker:
             self._since_detect = 0
             boxes = [box_of(t.kp) for t in sure]
             dets = [d for d in self._detect(frame) if not repeats(d[0], boxes, o.overlap_iou)][: want + SPARE_BOXES]
+            idle = not self._tracks and not lost_now
+            if idle:  # a still hand-free scene: the same clutter is not read on every frame
+                skip = self._clutter[0].step([d[0] for d in dets], [d[1] for d in dets])
+                dets = [d for d, sk in zip(dets, skip) if not sk]
             found = self._gate(dets, *self._acquire(frame, dets, video=True), boxes, want, ts) if dets else []
-            if not found and not self._tracks and o.frame_candidate:
+            if not found and not self._tracks and o.frame_candidate and not (
+                    idle and self._clutter[1].step([np.array([0, 0, size[0], size[1]], np.float32)], [0.0])[0]):
                 found = self._whole_frame(frame, boxes, want, ts)
+            if found or not idle:
+                for memory in self._clutter:
+                    memory.reset()
             for k, c, s in found:
                 self._adopt(k, c, s, ts)
             self._tracks = self._dedupe(self._tracks, ts)

@@ -28,7 +28,7 @@ def make_tracker(**kw):
                                          ("beta", float("nan")), ("acquire_zooms", ()),
                                          ("acquire_zooms", (1.0, -2.0)), ("min_presence_confidence", -0.1),
                                          ("coast_ms", -1), ("coast_ms", float("inf")),
-                                         ("static_tiles", 0), ("static_tiles", True)])
+                                         ("static_tiles", 0), ("static_tiles", True), ("clutter_every", 0)])
 def test_options_name_the_bad_field(field, value):
     with pytest.raises(ValueError, match=field):
         TrackerOptions(**{field: value})
@@ -530,3 +530,51 @@ def test_public_api_is_lazy_and_complete():
     code = ("import sys, gesturekit as gk; assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules; "
             "[getattr(gk, n) for n in gk.__all__]; gk.HandTracker; assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+class ClutterDetector(FakeDetector):
+    """The true hands, and a face-sized box at one place on every frame (score 0.3)."""
+
+    def __init__(self, clutter):
+        super().__init__()
+        self.clutter = np.asarray(clutter, np.float32)
+
+    def detect(self, frame):
+        d = super().detect(frame)
+        return Dets(np.vstack([d.boxes, self.clutter[None]]), np.append(d.scores, 0.3).astype(np.float32),
+                    np.append(d.angles, np.nan))
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_idle_video_reads_clutter_that_stays_less_often_and_still_finds_a_hand_at_once(every):
+    clutter = [200, 20, 260, 80]
+    det, reg = ClutterDetector(clutter), FakeRegressor()
+    read = []
+    predict = reg.predict
+    reg.predict = lambda frame, crops: (read.extend(c.cx for c in crops), predict(frame, crops))[1]
+    tr = HandTracker(TrackerOptions(presence_model="", frame_candidate=False, clutter_every=every),
+                     detector=det, regressor=reg)
+    frame = np.zeros((240, 320, 3), np.uint8)
+    runs = []
+    for i in range(12):                                   # a still, hand-free scene
+        read.clear()
+        assert len(tr.process(frame, 33.0 * (i + 1))) == 0
+        runs.append(any(abs(x - 230) < 1 for x in read))
+    assert sum(runs) == (12 if every == 1 else 5)        # read on runs 1, 2, then every third
+    set_truth(det, reg, [hand_at(80, 150)])              # a hand comes in elsewhere: found that frame
+    assert len(tr.process(frame, 33.0 * 13)) == 1
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_idle_video_reads_the_whole_frame_less_often_too(every):
+    det, reg = BlindDetector(), FakeRegressor()
+    tr = HandTracker(TrackerOptions(presence_model="", clutter_every=every), detector=det, regressor=reg)
+    frame = np.zeros((240, 320, 3), np.uint8)
+    reads = []
+    for i in range(12):
+        before = reg.calls
+        tr.process(frame, 33.0 * (i + 1))
+        reads.append(reg.calls > before)
+    assert sum(reads) == (12 if every == 1 else 5)
+    set_truth(det, reg, [hand_at(160, 120, size=200)])   # a hand that fills the frame: found within 3 frames
+    assert any(len(tr.process(frame, 33.0 * (13 + i))) for i in range(3))
