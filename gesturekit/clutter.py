@@ -40,6 +40,6 @@ class ClutterMemory:
                 if iou(b, pb) >= self.same_place and s <= ps + self.score_rise:
                     runs = max(runs, pr + 1)
             seen.append((np.asarray(b, np.float32), float(s), runs))
-            skip.append(self.every > 1 and runs > self.warmup and (runs - self.warmup) % self.every != 0)
+            skip.append(runs > self.warmup and (runs - self.warmup) % self.every != 0)
         self._seen = seen
         return skip

@@ -10,7 +10,9 @@ Two modes, chosen per call like MediaPipe's:
   keypoint box); the detector runs only while fewer than ``max_hands`` hands are
   followed (every frame when none is, at most every ``detect_interval`` frames
   otherwise). A hand read unsurely (blur, a fist from the knuckles) coasts for up to
-  ``coast_ms`` while the detector looks for a better reading of it. Tracks keep their ids;
+  ``coast_ms`` while the detector looks for a better reading of it. With no hand in view, a
+  candidate that stays at one place is read only on every ``clutter_every``-th detector run
+  (:mod:`gesturekit.clutter`): an idle camera costs about what MediaPipe's does. Tracks keep their ids;
   keypoints are smoothed (One Euro by default); handedness is voted over the track.
   Timestamps must increase: a timestamp that is not later than the previous one raises
   ValueError (call :meth:`reset` to start a new video).

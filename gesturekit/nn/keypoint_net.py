@@ -164,7 +164,7 @@ def kpnet_simcc_fine(num_points: int = 21, input_size: int = 128) -> KeypointNet
 
 @register_model
 def kpnet_simcc_deep(num_points: int = 21, input_size: int = 128) -> KeypointNet:
-    """``kpnet_simcc_fine`` with 4 more blocks: a fine checkpoint loads into it with its function unchanged."""
+    """``kpnet_simcc_fine`` with 3 more blocks at stride 16: a fine checkpoint loads into it with its function unchanged."""
     return KeypointNet(num_points, input_size, head="simcc", fine=True, stages=KP_STAGES_DEEP)
 
 
