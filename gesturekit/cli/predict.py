@@ -29,6 +29,9 @@ def _tracker_args(p: argparse.ArgumentParser) -> None:
                    help="also read every crop mirrored and average: more accurate, ~1.4× the time per photo")
     p.add_argument("--static-tiles", type=int,
                    help="photos with no hand found: detect again on N×N tiles, 1 = off (default: TrackerOptions)")
+    p.add_argument("--clutter-every", type=int,
+                   help="video with no hand in view: what stays put is read on every Nth run, 1 = always "
+                        "(default: TrackerOptions)")
 
 
 def _make_tracker(args: argparse.Namespace, **extra):
@@ -39,7 +42,7 @@ def _make_tracker(args: argparse.Namespace, **extra):
     # flags left out keep TrackerOptions' defaults
     for flag, name in (("min_detection_confidence", None), ("min_presence_confidence", None),
                        ("crop_ratio", "detector_crop_ratio"), ("acquire_rotations", None),
-                       ("static_tiles", None), ("flip_test", None)):
+                       ("static_tiles", None), ("flip_test", None), ("clutter_every", None)):
         if getattr(args, flag) is not None:
             kw[name or flag] = getattr(args, flag)
     return HandTracker(TrackerOptions(**kw))

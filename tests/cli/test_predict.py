@@ -114,8 +114,10 @@ def test_tracker_flags_reach_the_options():
     args = argparse.ArgumentParser()
     cli_predict._tracker_args(args)
     ns = args.parse_args(["--static-tiles", "1", "--acquire-rotations", "2", "--min-presence-confidence", "0.3",
-                          "--flip-test"])
+                          "--flip-test", "--clutter-every", "1"])
     o = cli_predict._make_tracker(ns).options
-    assert (o.static_tiles, o.acquire_rotations, o.min_presence_confidence, o.flip_test) == (1, 2, 0.3, True)
+    assert (o.static_tiles, o.acquire_rotations, o.min_presence_confidence, o.flip_test, o.clutter_every) == \
+        (1, 2, 0.3, True, 1)
     o = cli_predict._make_tracker(args.parse_args([])).options
-    assert (o.static_tiles, o.flip_test) == (TrackerOptions().static_tiles, TrackerOptions().flip_test)
+    d = TrackerOptions()
+    assert (o.static_tiles, o.flip_test, o.clutter_every) == (d.static_tiles, d.flip_test, d.clutter_every)
