@@ -200,8 +200,8 @@ def main() -> int:
         gk = run_gesturekit(tracker, frames, static)
         row = {"mode": mode, "gesturekit": summary(gk)}
         if mode == "hand-free video":
-            every = HandTracker(replace(tracker.options, clutter_every=1))
-            row["gesturekit_clutter_every_1"] = summary(run_gesturekit(every, frames, static))
+            with HandTracker(replace(tracker.options, clutter_every=1)) as every:
+                row["gesturekit_clutter_every_1"] = summary(run_gesturekit(every, frames, static))
         for c, label in ((0, "mediapipe_lite"), (1, "mediapipe_full")):
             mp_res = run_mediapipe(a.mp_python, {**src, "static": static, "max_hands": 2, "complexity": c},
                                    a.threads)
