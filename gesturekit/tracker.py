@@ -243,8 +243,9 @@ class HandTracker:
             self._last_ms: float | None = None
             self._since_detect = 10**9
             self._voter = HandednessVoter()
-            # idle: the detector's boxes, and the whole frame read as one more box
-            self._clutter = (ClutterMemory(self.options.clutter_every), ClutterMemory(self.options.clutter_every))
+            # idle video: where the detector's boxes stay, and how long the whole frame has shown nothing
+            self._idle_boxes = ClutterMemory(self.options.clutter_every)
+            self._idle_frame = ClutterMemory(self.options.clutter_every)
             if self._debouncer is not None:
                 self._debouncer.reset()
 
@@ -429,15 +430,17 @@ class HandTracker:
             dets = [d for d in self._detect(frame) if not repeats(d[0], boxes, o.overlap_iou)][: want + SPARE_BOXES]
             idle = not self._tracks and not lost_now
             if idle:  # a still hand-free scene: the same clutter is not read on every frame
-                skip = self._clutter[0].step([d[0] for d in dets], [d[1] for d in dets])
+                skip = self._idle_boxes.step([d[0] for d in dets], [d[1] for d in dets])
                 dets = [d for d, sk in zip(dets, skip) if not sk]
             found = self._gate(dets, *self._acquire(frame, dets, video=True), boxes, want, ts) if dets else []
-            if not found and not self._tracks and o.frame_candidate and not (
-                    idle and self._clutter[1].step([np.array([0, 0, size[0], size[1]], np.float32)], [0.0])[0]):
-                found = self._whole_frame(frame, boxes, want, ts)
+            if not found and not self._tracks and o.frame_candidate:
+                # the whole frame is one place that never moves
+                skip = idle and self._idle_frame.step([np.float32([0, 0, size[0], size[1]])], [0.0])[0]
+                if not skip:
+                    found = self._whole_frame(frame, boxes, want, ts)
             if found or not idle:
-                for memory in self._clutter:
-                    memory.reset()
+                self._idle_boxes.reset()
+                self._idle_frame.reset()
             for k, c, s in found:
                 self._adopt(k, c, s, ts)
             self._tracks = self._dedupe(self._tracks, ts)
