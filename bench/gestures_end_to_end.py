@@ -107,6 +107,16 @@ def regress(paths: list[Path], model: str | Path, ratio: float = 1.5, border: st
     return {"keypoints": kps, "confidence": confs}
 
 
+def sides(paths: list[Path], kp: np.ndarray, classifier) -> list[str]:
+    """The side our handedness classifier reads for each crop, around its keypoints ``kp``
+    (padded as its training crops were: HaGRID crops are tight)."""
+    out = []
+    for p, k in zip(paths, kp):
+        f, _, pad = pad_crop(cv2.imread(str(p), cv2.IMREAD_COLOR), 0.5)
+        out.append("right" if classifier.prob_right(f, k + pad)[0] >= 0.5 else "left")
+    return out
+
+
 def file_hash(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -339,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         k = cached_keypoints(paths, a.model, ratio, a.border, a.cache_dir, a.data, a.threads, a.refine,
                              a.flip_test, a.rotations)
         kp = k["keypoints"].astype(np.float64)
-        hands = [("right" if p >= 0.5 else "left") for p in side.prob_right(kp)]
+        hands = sides(paths, kp, side)
         s = score(kp, labels, hands, a.shipped, a.seed, a.val_fraction)
         run = {"ratio": ratio, "seconds": round(time.perf_counter() - t0, 1),
                "mean_conf": round(float(k["confidence"].mean()), 4),
@@ -360,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             k = cached_keypoints(paths, a.model, best["ratio"], a.border, a.cache_dir, a.data, a.threads, a.refine,
                                  a.flip_test, a.rotations)
             kp = k["keypoints"].astype(np.float64)
-            hands = [("right" if p >= 0.5 else "left") for p in side.prob_right(kp)]
+            hands = sides(paths, kp, side)
             last = score(kp, labels, hands, a.shipped, a.seed, a.val_fraction)
         if a.confusion:
             from gesturekit.gestures.mlp import save_confusion_png

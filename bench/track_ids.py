@@ -5,8 +5,15 @@
 Per clip: the ids issued (a clip's hands never leave the frame, so each hand should need one),
 id switches (a hand that overlaps one of the previous frame's hands, box IoU > 0.3, under
 another id), the frames where two hands' boxes touch or overlap and the switches among them,
-and how often a track's reported side (left/right) changes. There is no peer figure:
-MediaPipe Hands gives no track ids.
+how often a track's reported side (left/right) changes, and how often it is the true side.
+
+The true sides were read by eye and MediaPipe Hands agrees on every clip: ali's and volctl's hand
+is a right hand (palm, then back of the hand, then a fist; a palm toward the camera), lujun's and
+mohanad's a left hand (the back of the hand, over a desk); on 2hand the hand on the image's left
+is the person's right (they face the camera; the track's mean wrist position decides). Sides are as
+the image is (``mirror=False``). ``side_right_per_frame`` scores the classifier's own reading of
+each frame, ``side_right`` the side the tracker reports after voting over the track. There is no
+peer figure for ids: MediaPipe Hands gives no track ids.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from gesturekit import HandTracker, TrackerOptions  # noqa: E402
 from gesturekit.geometry import iou  # noqa: E402
 
 VIDEOS = ROOT.parent / "shared" / "data" / "videos"
+TRUE_SIDE = {"ali_hand.mp4": "right", "huytung_volctl.mp4": "right", "lujun_hand.mp4": "left",
+             "mohanad_hands.mp4": "left", "huytung_2hand.mp4": "by position"}
 
 
 def clip_ids(tracker: HandTracker, path: Path) -> dict:
@@ -31,7 +40,8 @@ def clip_ids(tracker: HandTracker, path: Path) -> dict:
     prev: list = []
     ids, sides = set(), {}
     frames = hands = switches = touching = touching_switches = side_flips = 0
-    for _, result in tracker.stream(str(path)):
+    seen: list[tuple[int, float, str, float]] = []  # (track id, wrist x / width, reported side, P(right))
+    for frame, result in tracker.stream(str(path)):
         frames += 1
         hands += len(result)
         touch = len(result) >= 2 and any(iou(a.box, b.box) > 0 for i, a in enumerate(result) for b in result[i + 1:])
@@ -45,10 +55,27 @@ def clip_ids(tracker: HandTracker, path: Path) -> dict:
             if h.handedness is not None:
                 side_flips += h.track_id in sides and sides[h.track_id] != h.handedness
                 sides[h.track_id] = h.handedness
+                p = float(tracker.handedness.prob_right(frame, h.keypoints)[0])
+                seen.append((h.track_id, float(h.keypoints[0, 0]) / frame.shape[1], h.handedness, p))
         prev = list(result)
+    truth = TRUE_SIDE.get(path.name)
+    right = {}
+    if truth == "by position":
+        for tid in {s[0] for s in seen}:
+            right[tid] = sum(s[1] for s in seen if s[0] == tid) / sum(1 for s in seen if s[0] == tid) < 0.5
+    sides_true = {} if truth is None else {
+        "side_right": round(sum(s[2] == _true(truth, right, s[0]) for s in seen) / max(len(seen), 1), 3),
+        "side_right_per_frame": round(sum((s[3] >= 0.5) == (_true(truth, right, s[0]) == "right")
+                                          for s in seen) / max(len(seen), 1), 3)}
     return {"frames": frames, "hands_per_frame": round(hands / max(frames, 1), 3), "ids_issued": len(ids),
             "id_switches": switches, "frames_hands_touch": touching, "id_switches_while_touching": touching_switches,
-            "side_changes_within_a_track": side_flips}
+            "side_changes_within_a_track": side_flips, **sides_true}
+
+
+def _true(truth: str, right_by_track: dict, track_id: int) -> str:
+    if truth != "by position":
+        return truth
+    return "right" if right_by_track[track_id] else "left"
 
 
 def main() -> int:

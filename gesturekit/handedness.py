@@ -1,45 +1,78 @@
-"""Handedness measured from the 21 keypoints, then voted over a track.
+"""Handedness: the chirality of the points, and which way the hand faces; voted over a track.
 
-A 2D hand shape alone mixes up "left palm" with "right back" (a mirror image),
-so the side is learned, not hard-coded: a small MLP (the gestures MLP,
-:mod:`gesturekit.gestures.mlp`) on upright, wrist-relative keypoints, trained on
-MediaPipe's per-crop ``handedness`` in ``hagrid12`` and ``sign-digits``, each
-row also mirrored with the opposite label. Posture statistics (palms face the
-camera more often than backs) are what lets it beat a coin; per frame it is
-wrong often enough that :class:`HandednessVoter` accumulates evidence per track.
+In 2D a left palm and a right back are the same shape, mirrored. So the side is
+two facts: the points' **chirality** (:func:`chirality`: on which side of the
+wrist → index knuckle line the little finger's knuckle lies), which the keypoints
+give exactly, and whether the **palm or the back** faces the camera, which only the
+look of the hand gives (nails, knuckles, creases). A small CNN
+(:mod:`gesturekit.nn.facing_net`) reads the facing on the upright 80 px crop the
+hand's keypoints give; :func:`side_probability` joins the two.
 
-Train: ``python -m gesturekit.handedness --out models/handedness.npz``.
+The facing labels come from a teacher: MediaPipe's per-crop side on HaGRID,
+sign-digit and hands26k photos, with its own points' chirality. A first,
+keypoint-only classifier learned the posture statistics instead (palms face the
+camera) and read the back of every hand on the desk and first-person clips as the
+other side; a CNN asked for the side directly did the same (docs/tracker.md).
+Per frame the answer can still be wrong, so :class:`HandednessVoter` accumulates
+evidence per track.
+
+Train: ``python -m gesturekit.train.handedness`` (models/HELPER_MODELS.md).
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import math
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-DEFAULT_MODEL = "handedness.npz"
+from .geometry import crop_from_keypoints
+
+DEFAULT_MODEL = "handedness.onnx"
 SIDES = ("left", "right")
+CROP_SIZE = 80
+# tighter than the keypoint crop (1.5): the facing is in the hand's own pixels, not its surroundings
+CROP_SCALE = 1.2
+# |chirality| below this is a hand seen edge-on: its side is uncertain whatever it faces
+CHIRALITY_SOFTNESS = 0.1
 
 
-def handedness_features(keypoints: np.ndarray) -> np.ndarray:
-    """(N, 21, 2) pixels → (N, 42): wrist-relative, turned so wrist→middle-MCP points up
-    (the same turn as :func:`gesturekit.geometry.crop_from_keypoints`), in hand-size units.
-    Own code, not the gestures features, so the shipped model never drifts with them."""
+def chirality(keypoints: np.ndarray) -> np.ndarray:
+    """(N, 21, 2) image pixels (y down) → (N,) sine of the turn from wrist → index knuckle to
+    wrist → little-finger knuckle: > 0 for a left palm or a right back, < 0 for a right palm or a
+    left back, near 0 edge-on. Mirroring the image flips its sign."""
     kp = np.asarray(keypoints, np.float64)
     if kp.ndim != 3 or kp.shape[1:] != (21, 2):
         raise ValueError(f"keypoints: shape {kp.shape}, expected (N, 21, 2)")
-    rel = kp - kp[:, :1]
-    v = rel[:, 9]
-    a = np.arctan2(v[:, 0], -v[:, 1])                      # hand angle, clockwise from up
-    ca, sa = np.cos(-a)[:, None], np.sin(-a)[:, None]
-    x, y = rel[..., 0], rel[..., 1]
-    up = np.stack([ca * x - sa * y, sa * x + ca * y], -1)   # rotate by -a
-    size = np.maximum(np.linalg.norm(v, axis=1), 1e-6)[:, None, None]
-    return (up / size).reshape(len(kp), 42).astype(np.float32)
+    a, b = kp[:, 5] - kp[:, 0], kp[:, 17] - kp[:, 0]
+    cross = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    return cross / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-9)
+
+
+def side_probability(p_back: np.ndarray, chir: np.ndarray, softness: float = CHIRALITY_SOFTNESS) -> np.ndarray:
+    """P(right hand) from P(back toward the camera) and the points' :func:`chirality`."""
+    right_if_palm = 1.0 / (1.0 + np.exp(np.asarray(chir, np.float64) / softness))  # chirality < 0
+    p_back = np.asarray(p_back, np.float64)
+    return ((1.0 - p_back) * right_if_palm + p_back * (1.0 - right_if_palm)).astype(np.float32)
+
+
+def side_crop(frame: np.ndarray, keypoints: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
+    """The upright ``size`` px BGR crop the facing network reads for one hand (21 points, frame pixels),
+    of side :data:`CROP_SCALE` × the hand's upright keypoint box.
+
+    Warped at up to 4× the size, then area-averaged down: a 600 px hand read straight
+    at 80 px would alias its nails and creases away."""
+    c = crop_from_keypoints(np.asarray(keypoints, np.float64), CROP_SCALE)
+    k = int(min(4, max(1, c.size // size)))
+    patch = c.warp(frame, size * k)
+    return cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA) if k > 1 else patch
+
+
+def crops_to_batch(crops: np.ndarray) -> np.ndarray:
+    """(N, S, S, 3) BGR uint8 → (N, 3, S, S) float32 RGB 0..1, the network's input."""
+    return np.ascontiguousarray(np.asarray(crops)[..., ::-1].transpose(0, 3, 1, 2), np.float32) * (1.0 / 255.0)
 
 
 def flip_side(side: str | None) -> str | None:
@@ -47,48 +80,94 @@ def flip_side(side: str | None) -> str | None:
 
 
 class HandednessClassifier:
-    """``predict(kp (N, 21, 2)) -> P(right) (N,)`` from a shipped ``handedness.npz`` (+ ``.json``)."""
+    """``prob_right(frame, keypoints (N, 21, 2)) -> P(right) (N,)``: the points' chirality joined
+    with the facing the shipped ``handedness.onnx`` reads on each hand's crop."""
 
-    def __init__(self, model_path: str | Path | None = None):
-        from .gestures.mlp import load_helper_mlp
+    def __init__(self, model_path: str | Path | None = None, backend: str = "auto", threads: int | None = None,
+                 spin_wait: bool = True):
+        from .runtime import Runner, default_model
 
-        self.mlp, self.path = load_helper_mlp(model_path, DEFAULT_MODEL, SIDES)
-        self._right = self.mlp.labels.index("right")
+        self.path = Path(model_path) if model_path is not None else default_model(DEFAULT_MODEL)
+        self.runner = Runner.load(self.path, backend, threads=threads, task="handedness", spin_wait=spin_wait)
+        self.input_size = int(self.runner.input_size)
 
-    def prob_right(self, keypoints: np.ndarray) -> np.ndarray:
-        """P(right hand) per hand, for the image as it is (not mirrored)."""
-        kp = np.asarray(keypoints, np.float64)
-        if kp.ndim == 2:
-            kp = kp[None]
+    def prob_back(self, frame: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+        """P(the back of the hand faces the camera) per hand; ``frame`` is any image
+        :func:`gesturekit.images.as_bgr_uint8` accepts."""
+        from .images import as_bgr_uint8
+
+        kp = self._points(keypoints)
         if len(kp) == 0:
             return np.zeros(0, np.float32)
-        return self.mlp.predict_proba_features(handedness_features(kp))[:, self._right].astype(np.float32)
+        frame = as_bgr_uint8(frame)
+        crops = np.stack([side_crop(frame, k, self.input_size) for k in kp])
+        return self.runner(crops_to_batch(crops))["p_back"].reshape(-1).astype(np.float32)
 
-    def predict(self, keypoints: np.ndarray) -> tuple[list[str], np.ndarray]:
+    def prob_right(self, frame: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+        """P(right hand) per hand, for the image as it is (not mirrored)."""
+        kp = self._points(keypoints)
+        if len(kp) == 0:
+            return np.zeros(0, np.float32)
+        return side_probability(self.prob_back(frame, kp), chirality(kp))
+
+    def predict(self, frame: np.ndarray, keypoints: np.ndarray) -> tuple[list[str], np.ndarray]:
         """(labels, score of the label) per hand."""
-        p = self.prob_right(keypoints)
+        p = self.prob_right(frame, keypoints)
         return [SIDES[int(v >= 0.5)] for v in p], np.maximum(p, 1 - p)
+
+    @staticmethod
+    def _points(keypoints: np.ndarray) -> np.ndarray:
+        kp = np.asarray(keypoints, np.float64)
+        kp = kp[None] if kp.ndim == 2 else kp
+        if kp.ndim != 3 or kp.shape[1:] != (21, 2):
+            raise ValueError(f"keypoints: shape {kp.shape}, expected (N, 21, 2)")
+        return kp
 
 
 class HandednessVoter:
-    """Per-track vote: sums the log-odds of each frame's P(right), with a slow decay so a
+    """Per-track vote: sums the log-odds of each reading's P(right), with a slow decay so a
     wrong early guess is outvoted and a track that changes hands (an id swap) recovers.
 
-    ``update(track_id, p_right) -> (label, confidence)``.
+    ``update(track_id, p_right) -> (label, confidence)`` adds a reading. With ``every`` > 1 a
+    stream reads a followed hand only when :meth:`due` (its track's first frame, then every
+    ``every``-th :meth:`tick`, all tracks on the same frames so their reads share one batch) and
+    passes ``None`` to :meth:`vote` in between, which holds the vote: a followed hand does not
+    change sides, and a reading costs a crop and a network run.
     """
 
-    def __init__(self, decay: float = 0.97, clip: float = 4.0):
+    def __init__(self, decay: float = 0.97, clip: float = 4.0, every: int = 1):
         if not 0 < decay <= 1:
             raise ValueError(f"decay: {decay} must be in (0, 1]")
-        self.decay, self.clip = decay, clip
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+            raise ValueError(f"every: {every!r} must be an int >= 1")
+        self.decay, self.clip, self.every = decay, clip, every
         self._logit: dict[int, float] = {}
+        self._ticks = 0
 
-    def update(self, track_id: int, p_right: float) -> tuple[str, float]:
+    def tick(self) -> None:
+        """One more frame of the stream."""
+        self._ticks += 1
+
+    def due(self, track_id: int) -> bool:
+        return track_id not in self._logit or self._ticks % self.every == 0
+
+    def update(self, track_id: int, p_right: float, decay: float | None = None) -> tuple[str, float]:
         p = min(max(float(p_right), 1e-4), 1 - 1e-4)
         z = math.log(p / (1 - p))
-        s = self._logit.get(track_id, 0.0) * self.decay + z
+        s = self._logit.get(track_id, 0.0) * (self.decay if decay is None else decay) + z
         s = max(-self.clip * 5, min(self.clip * 5, s))  # bounded: a changed hand is relearned in ~1 s
         self._logit[track_id] = s
+        return self._label(s)
+
+    def vote(self, track_id: int, p_right: float | None) -> tuple[str, float]:
+        """Add a reading (the decay between readings is every frame's, so the vote's memory lasts
+        as long in time), or with ``None`` return the vote as it stands."""
+        if p_right is None:
+            return self._label(self._logit[track_id])
+        return self.update(track_id, p_right, self.decay ** self.every)
+
+    @staticmethod
+    def _label(s: float) -> tuple[str, float]:
         pr = 1.0 / (1.0 + math.exp(-s))
         return ("right", pr) if pr >= 0.5 else ("left", 1.0 - pr)
 
@@ -97,9 +176,10 @@ class HandednessVoter:
 
     def reset(self) -> None:
         self._logit.clear()
+        self._ticks = 0
 
 
-# --- training -----------------------------------------------------------------------------
+# --- labels -------------------------------------------------------------------------------
 
 def read_mediapipe_csv(path: str | Path, images: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(keypoints (N, 21, 2), labels (N,) "left"/"right") from a ``keypoints_mediapipe.csv``;
@@ -123,98 +203,3 @@ def read_mediapipe_csv(path: str | Path, images: list | None = None) -> tuple[np
                 if images is not None:
                     images.append(path.parent / row["image"])
     return np.array(kps, np.float64).reshape(-1, 21, 2), np.array(labels)
-
-
-def mirror(kp: np.ndarray) -> np.ndarray:
-    """Keypoints of the horizontally mirrored image (the side flips; no point is renamed)."""
-    out = np.array(kp, np.float64, copy=True)
-    out[..., 0] = -out[..., 0]
-    return out
-
-
-def regress_keypoints(images: list[Path], guide: np.ndarray, model: str | Path, threads: int | None = None
-                      ) -> np.ndarray:
-    """Our regressor's keypoints for each image, cropped as the tracker would around ``guide`` points
-    (the crops are tight, so the image is padded by half its size first)."""
-    import cv2
-
-    from .geometry import crop_from_keypoints
-    from .landmarks import CROP_SCALE, LandmarkRegressor
-
-    reg = LandmarkRegressor(model, threads=threads)
-    out = np.zeros_like(guide)
-    for i, (p, g) in enumerate(zip(images, guide)):
-        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
-        if img is None:
-            raise ValueError(f"{p}: cannot decode image")
-        pad = max(img.shape[:2]) // 2
-        img = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        kp, _ = reg.predict(img, [crop_from_keypoints(g + pad, CROP_SCALE)])
-        out[i] = kp[0] - pad
-    return out
-
-
-def train(csvs: list[Path], out: Path, seed: int = 0, val_fraction: float = 0.2, epochs: int = 60,
-          regressor: str | Path | None = None) -> dict:
-    """Train on ``csvs`` (+ mirrored copies), report held-out accuracy, save ``out``.
-
-    ``regressor``: learn from our keypoint model's points on the same images instead of
-    MediaPipe's (the tracker feeds the classifier our points, whose detail differs)."""
-    from .gestures.mlp import TrainOptions, accuracy, stratified_split, train_mlp
-
-    images: list[Path] = []
-    parts = [read_mediapipe_csv(p, images) for p in csvs]
-    kp = np.concatenate([p[0] for p in parts])
-    kp_mediapipe = kp
-    if regressor is not None:
-        kp = regress_keypoints(images, kp, regressor)
-    y = np.concatenate([p[1] for p in parts])
-    src = np.concatenate([np.full(len(p[1]), i) for i, p in enumerate(parts)])
-    tr, va = stratified_split(np.char.add(y.astype(str), src.astype(str)), val_fraction, seed)
-    # mirrored copies: free labels of the other side, and a model with no side prior
-    x_tr = handedness_features(np.concatenate([kp[tr], mirror(kp[tr])]))
-    y_tr = np.concatenate([y[tr], [flip_side(s) for s in y[tr]]])
-    opts = TrainOptions(hidden=(64, 32), epochs=epochs, seed=seed, noise=0.01,
-                        extra={"task": "handedness", "features": "gesturekit.handedness.handedness_features",
-                               "sources": [Path(p).parent.name + "/" + Path(p).name for p in csvs]})
-    model = train_mlp(x_tr, y_tr, opts, classes=list(SIDES))
-    res = {"train_rows": len(x_tr), "held_out_rows": len(va)}
-    labels = np.array(model.labels)
-    pm = labels[model.predict_proba_features(handedness_features(mirror(kp[va]))).argmax(1)]
-    p = labels[model.predict_proba_features(handedness_features(kp[va])).argmax(1)]
-    res["held_out_acc"], res["held_out_macro"] = accuracy(p, y[va])
-    res["mirrored_acc"], res["mirrored_macro"] = accuracy(pm, np.array([flip_side(s) for s in y[va]]))
-    for i, c in enumerate(csvs):
-        m = src[va] == i
-        if m.any():
-            res[f"held_out_acc[{Path(c).parent.name}]"] = float((p[m] == y[va][m]).mean())
-    # per-row confidence bins: how often a confident answer is right (the voter relies on it)
-    conf = model.predict_proba_features(handedness_features(kp[va])).max(1)
-    hi = conf >= 0.8
-    if regressor is not None:
-        pmp = labels[model.predict_proba_features(handedness_features(kp_mediapipe[va])).argmax(1)]
-        res["held_out_acc_on_mediapipe_points"] = float((pmp == y[va]).mean())
-        res["keypoints_from"] = str(regressor)
-    res["share_conf>=0.8"] = float(hi.mean())
-    res["acc_conf>=0.8"] = float((p[hi] == y[va][hi]).mean()) if hi.any() else float("nan")
-    model.meta.update({k: round(v, 4) if isinstance(v, float) else v for k, v in res.items()})
-    model.save(out)
-    return res
-
-
-def main(argv: list[str] | None = None) -> int:
-    data = Path(__file__).resolve().parents[2] / "shared" / "data"
-    ap = argparse.ArgumentParser(prog="python -m gesturekit.handedness", description=__doc__.split("\n")[0])
-    ap.add_argument("--csv", type=Path, nargs="+", default=[data / "hagrid12" / "keypoints_mediapipe.csv",
-                                                            data / "sign-digits" / "keypoints_mediapipe.csv"])
-    ap.add_argument("--out", type=Path, default=Path("models") / DEFAULT_MODEL)
-    ap.add_argument("--epochs", type=int, default=60)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--regressor", help="learn from this keypoint model's points instead of MediaPipe's")
-    a = ap.parse_args(argv)
-    print(json.dumps(train(a.csv, a.out, a.seed, epochs=a.epochs, regressor=a.regressor), indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

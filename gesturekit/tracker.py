@@ -78,7 +78,9 @@ class TrackerOptions:
     d_cutoff: float = 1.0
     detector_model: str | Path | None = None    # None: models/detector.onnx
     keypoint_model: str | Path | None = None    # None: models/keypoints.onnx
-    handedness_model: str | Path | None = None  # None: models/handedness.npz ("" turns handedness off)
+    handedness_model: str | Path | None = None  # None: models/handedness.onnx ("" turns handedness off)
+    handedness_every: int = 3               # video: a followed hand's side is read on every this many frames
+    #                                         and voted over its track (1: every frame; ~1 ms a read)
     presence_model: str | Path | None = None    # None: models/presence.npz ("" gates on keypoint confidence)
     crop_scale: float = CROP_SCALE          # tracking crop side / longer side of the keypoint box
     detector_crop_ratio: float = 1.27       # crop side / longer side of a detector box (measured, DETECTOR_CARD)
@@ -118,7 +120,7 @@ class TrackerOptions:
             need(isinstance(v, (int, float)) and math.isfinite(v) and v > 0, name, "must be a number > 0")
         need(isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and self.beta >= 0, "beta",
              "must be a number >= 0")
-        for name in ("detect_interval", "clutter_every"):
+        for name in ("detect_interval", "clutter_every", "handedness_every"):
             v = getattr(self, name)
             need(isinstance(v, int) and not isinstance(v, bool) and v >= 1, name, "must be an int >= 1")
         need(isinstance(self.static_tiles, int) and not isinstance(self.static_tiles, bool) and self.static_tiles >= 1,
@@ -213,7 +215,9 @@ class HandTracker:
     def _default_handedness(self):
         from .handedness import HandednessClassifier
 
-        return self._optional_model(self.options.handedness_model, HandednessClassifier, "handedness off")
+        # a small net on one or two crops a frame: one thread, and no spinning between the other models' turns
+        return self._optional_model(self.options.handedness_model,
+                                    lambda p: HandednessClassifier(p, threads=1, spin_wait=False), "handedness off")
 
     def _default_presence(self):
         from .presence import PresenceClassifier
@@ -242,7 +246,7 @@ class HandTracker:
             self._next_id = 0
             self._last_ms: float | None = None
             self._since_detect = 10**9
-            self._voter = HandednessVoter()
+            self._voter = HandednessVoter(every=self.options.handedness_every)
             # idle video: where the detector's boxes stay, and how long the whole frame has shown nothing
             self._idle_boxes = ClutterMemory(self.options.clutter_every)
             self._idle_frame = ClutterMemory(self.options.clutter_every)
@@ -318,20 +322,28 @@ class HandTracker:
             return conf.mean(1), self.options.min_tracking_confidence
         return self.presence.prob(kp, conf, np.asarray(scores, np.float32)), self.options.min_presence_confidence
 
-    def _side(self, kp: np.ndarray, track_id: int | None) -> tuple[str | None, float, str | None]:
-        """(reported side, its score, side as seen in the image) for one hand."""
+    def _sides(self, frame: np.ndarray, kps: list[np.ndarray], ids: list[int | None]) -> list[tuple]:
+        """(reported side, its score, side as seen in the image) per hand, from one batched read of
+        the hands that need one: every hand of a photo; a followed hand on its track's first frame
+        and on every ``handedness_every``-th frame, its track's vote held in between."""
         if self.handedness is None:
-            return None, 0.0, None
-        p = float(self.handedness.prob_right(kp)[0])
-        if track_id is None:
-            seen, score = ("right", p) if p >= 0.5 else ("left", 1 - p)
-        else:
-            seen, score = self._voter.update(track_id, p)
-        # mirror=True: the frame is a selfie view, the person's hand is the other side
-        return (flip_side(seen) if self.options.mirror else seen), score, seen
+            return [(None, 0.0, None)] * len(kps)
+        due = [i for i, tid in enumerate(ids) if tid is None or self._voter.due(tid)]
+        read = dict(zip(due, self.handedness.prob_right(frame, np.stack([kps[i] for i in due])))) if due else {}
+        out = []
+        for i, tid in enumerate(ids):
+            if tid is None:
+                p = float(read[i])
+                seen, score = ("right", p) if p >= 0.5 else ("left", 1 - p)
+            else:
+                seen, score = self._voter.vote(tid, read.get(i))
+            # mirror=True: the frame is a selfie view, the person's hand is the other side
+            out.append(((flip_side(seen) if self.options.mirror else seen), score, seen))
+        return out
 
-    def _make_hand(self, kp, conf, score, size, track_id, kp_raw, recognize: bool = True) -> Hand:
-        side, side_score, seen = self._side(kp_raw, track_id)
+    def _make_hand(self, frame, kp, conf, score, track_id, sides: tuple, recognize: bool = True) -> Hand:
+        size = (frame.shape[1], frame.shape[0])
+        side, side_score, seen = sides
         hand = Hand(keypoints=kp.astype(np.float32), confidence=conf.astype(np.float32), box=box_of(kp),
                     score=float(score), image_size=size, handedness=side, handedness_score=float(side_score),
                     track_id=track_id, layout=self.layout)
@@ -377,7 +389,6 @@ class HandTracker:
         return self._gate(whole, *self._acquire(frame, whole, zooms), boxes, want, ts)
 
     def _process_static(self, frame: np.ndarray) -> list[Hand]:
-        size = (frame.shape[1], frame.shape[0])
         o = self.options
         boxes: list[np.ndarray] = []
         found = self._gate(*self.candidates(frame), boxes, o.max_hands)
@@ -388,7 +399,8 @@ class HandTracker:
             # a tile shows it larger (all hands26k val photos: found 0.903 → 0.917), at twice the
             # time on hand-free photos (docs/tracker.md). Not in video: it would cost every such frame.
             found = self._gate(*self.candidates(frame, tiles=o.static_tiles), boxes, o.max_hands)
-        return [self._make_hand(k, c, s, size, None, k) for k, c, s in found]
+        sides = self._sides(frame, [k for k, _, _ in found], [None] * len(found))
+        return [self._make_hand(frame, k, c, s, None, side) for (k, c, s), side in zip(found, sides)]
 
     def _process_video(self, frame: np.ndarray, ts: float) -> list[Hand]:
         o = self.options
@@ -447,12 +459,14 @@ class HandTracker:
         self._lost = [(t, when) for t, when in self._lost if ts - when <= o.lost_id_ttl_ms]
         # 3. smooth and report, in track-id order (stable for the caller)
         hands = []
-        for t in sorted(self._tracks, key=lambda t: t.id):
+        tracks = sorted(self._tracks, key=lambda t: t.id)
+        self._voter.tick()
+        for t, side in zip(tracks, self._sides(frame, [t.kp for t in tracks], [t.id for t in tracks])):
             t.smoothed = np.asarray(t.filt(t.kp, ts / 1000.0), np.float32)
             # an unsure reading starts no gesture (no stray click from a blurred hand): a coasting
             # hand holds the gesture of its last sure reading
             unsure = t.unsure_ms is not None
-            hand = self._make_hand(t.smoothed, t.conf, t.score, size, t.id, t.kp, recognize=not unsure)
+            hand = self._make_hand(frame, t.smoothed, t.conf, t.score, t.id, side, recognize=not unsure)
             if unsure:
                 hand.gesture, hand.gesture_score = t.gesture
             else:

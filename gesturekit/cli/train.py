@@ -1,4 +1,4 @@
-"""``gesturekit train keypoints|detector|gestures``."""
+"""``gesturekit train keypoints|detector|gestures|handedness``."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def add_commands(sub) -> None:
     k.set_defaults(func=_train_keypoints)
     __import__("gesturekit.cli.gestures", fromlist=["_"]).add_train_subcommand(what)
     __import__("gesturekit.cli.detector", fromlist=["_"]).add_train_subcommand(what)
+    __import__("gesturekit.cli.handedness", fromlist=["_"]).add_train_subcommand(what)
 
 
 def _train_keypoints(args: argparse.Namespace) -> int:

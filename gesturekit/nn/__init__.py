@@ -6,6 +6,7 @@ Every model returns a dict of tensors from ``forward(images)``, images being
 """
 
 from . import detector_net as _detector_net  # noqa: F401  (registers models)
+from . import facing_net as _facing_net  # noqa: F401  (registers models)
 from . import keypoint_net as _keypoint_net  # noqa: F401  (registers models)
 from .registry import create_model, list_models, register_model
 

@@ -1,0 +1,38 @@
+"""``gesturekit train handedness``: the palm-or-back network behind left/right."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+SIDES_DIR = Path("runs") / "hands26k_sides"  # where bench/mediapipe_handedness.py writes hands26k's sides
+
+
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """The training options, shared with ``python -m gesturekit.train.handedness``."""
+    ap.add_argument("--csv", type=Path, nargs="+",
+                    default=[DATA / "hagrid12" / "keypoints_mediapipe.csv", DATA / "sign-digits" / "keypoints_mediapipe.csv",
+                             SIDES_DIR / "train.csv"], help="keypoints_mediapipe.csv-style files with a handedness column")
+    ap.add_argument("--val", type=Path, nargs="*", default=[SIDES_DIR / "val.csv"], help="scored, never trained on")
+    ap.add_argument("--out", type=Path, default=Path("models") / "handedness", help="writes OUT.pt and OUT.onnx")
+    ap.add_argument("--epochs", type=int, default=14)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", default="runs/handedness", help="checkpoints and curves")
+    ap.add_argument("--regressor", help="keypoint model whose points place the crops (default: the shipped one)")
+    ap.add_argument("--cache", type=Path, default=Path("runs/handedness_crops.npz"), help="crops kept between runs")
+
+
+def add_train_subcommand(what) -> None:
+    """Add ``handedness`` to the ``train`` sub-parsers ``what``."""
+    h = what.add_parser("handedness", help="train the palm-or-back network behind left/right (MediaPipe-labelled crops)")
+    add_arguments(h)
+    h.set_defaults(func=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ..train.handedness import run  # torch: the train extra
+
+    return run(args)
