@@ -16,7 +16,7 @@ other side; a CNN asked for the side directly did the same (docs/tracker.md).
 Per frame the answer can still be wrong, so :class:`HandednessVoter` accumulates
 evidence per track.
 
-Train: ``python -m gesturekit.train.handedness`` (models/HELPER_MODELS.md).
+Train: ``gesturekit train handedness`` (models/HELPER_MODELS.md).
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ SIDES = ("left", "right")
 CROP_SIZE = 80
 # tighter than the keypoint crop (1.5): the facing is in the hand's own pixels, not its surroundings
 CROP_SCALE = 1.2
-# |chirality| below this is a hand seen edge-on: its side is uncertain whatever it faces
+# the chirality's sign is trusted gradually (a logistic of this width): a hand seen edge-on,
+# |chirality| of about this or less, stays near P(right) 0.5 whatever it faces
 CHIRALITY_SOFTNESS = 0.1
 
 

@@ -166,7 +166,7 @@ def train_handedness(csvs: list[Path], out: Path, val_csvs: list[Path] = (), cfg
 
     Crops are placed by ``regressor``'s points (default the shipped keypoint model), or with
     ``teacher_points`` by the CSVs' own points. The best epoch is chosen on held-out side accuracy."""
-    cfg = cfg or TrainConfig(epochs=20, batch_size=128, lr=3e-3, weight_decay=1e-3, out="runs/handedness",
+    cfg = cfg or TrainConfig(epochs=14, batch_size=128, lr=3e-3, weight_decay=1e-3, out="runs/handedness",
                              monitor="side_acc")
     torch.set_num_threads(cfg.threads)
     d = hand_crops(csvs, copies, cfg.seed, regressor, teacher_points, cfg.threads, cache)
@@ -205,7 +205,7 @@ def train_handedness(csvs: list[Path], out: Path, val_csvs: list[Path] = (), cfg
             "labels": "back of the hand toward the camera (from MediaPipe's side and its points' chirality)",
             "sources": [_name(c) for c in csvs],
             "metrics": {k: round(v, 4) if isinstance(v, float) else v for k, v in res.items()}}
-    pt, onnx_path, diff = export_model(model, meta, out)
+    _, _, diff = export_model(model, meta, out)
     res["torch_vs_onnx_max_diff"] = diff
     print(json.dumps(res, indent=1))
     return res
