@@ -18,6 +18,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--out", type=Path, default=Path("models") / "handedness", help="writes OUT.pt and OUT.onnx")
     ap.add_argument("--epochs", type=int, default=14)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--width", type=int, default=24, help="channels of the first stage (then 2×, 4×, 4×)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", default="runs/handedness", help="checkpoints and curves")

@@ -221,7 +221,7 @@ def run(a: argparse.Namespace) -> int:
         raise SystemExit(f"not found: {', '.join(missing)} (hands26k's sides come from bench/mediapipe_handedness.py)")
     cfg = TrainConfig(epochs=a.epochs, batch_size=128, lr=a.lr, weight_decay=1e-3, seed=a.seed, threads=a.threads,
                       out=a.runs, monitor="side_acc")
-    train_handedness(a.csv, a.out, a.val, cfg, regressor=a.regressor, cache=a.cache)
+    train_handedness(a.csv, a.out, a.val, cfg, width=a.width, regressor=a.regressor, cache=a.cache)
     return 0
 
 
