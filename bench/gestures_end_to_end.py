@@ -383,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
             last.model.meta.update({"keypoint_model": Path(a.model).name, "keypoint_model_sha256_12":
                                     out["model_sha256_12"], "first_pass_ratio": best["ratio"],
                                     "border": a.border, "pad_fraction": PAD_FRACTION,
+                                    "handedness_model": side.path.name,
+                                    "handedness_model_sha256_12": file_hash(side.path),
                                     "made_by": "bench/gestures_end_to_end.py"})
             last.model.save(a.save_model)
     if a.json:

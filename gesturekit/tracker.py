@@ -341,9 +341,10 @@ class HandTracker:
             out.append(((flip_side(seen) if self.options.mirror else seen), score, seen))
         return out
 
-    def _make_hand(self, frame, kp, conf, score, track_id, sides: tuple, recognize: bool = True) -> Hand:
+    def _make_hand(self, frame, kp, conf, score, track_id, side: tuple, recognize: bool = True) -> Hand:
+        """A reported hand; ``side`` is its (reported side, score, side as seen) from :meth:`_sides`."""
         size = (frame.shape[1], frame.shape[0])
-        side, side_score, seen = sides
+        side, side_score, seen = side
         hand = Hand(keypoints=kp.astype(np.float32), confidence=conf.astype(np.float32), box=box_of(kp),
                     score=float(score), image_size=size, handedness=side, handedness_score=float(side_score),
                     track_id=track_id, layout=self.layout)
