@@ -101,15 +101,19 @@ class HandednessClassifier:
         if len(kp) == 0:
             return np.zeros(0, np.float32)
         frame = as_bgr_uint8(frame)
-        crops = np.stack([side_crop(frame, k, self.input_size) for k in kp])
-        return self.runner(crops_to_batch(crops))["p_back"].reshape(-1).astype(np.float32)
+        ok = np.isfinite(kp).all((1, 2))
+        blank = np.zeros((self.input_size, self.input_size, 3), np.uint8)
+        crops = np.stack([side_crop(frame, k, self.input_size) if good else blank for k, good in zip(kp, ok)])
+        p = self.runner(crops_to_batch(crops))["p_back"].reshape(-1).astype(np.float32)
+        return np.where(ok, p, np.float32(0.5))  # points that are not numbers tell nothing
 
     def prob_right(self, frame: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
         """P(right hand) per hand, for the image as it is (not mirrored)."""
         kp = self._points(keypoints)
         if len(kp) == 0:
             return np.zeros(0, np.float32)
-        return side_probability(self.prob_back(frame, kp), chirality(kp))
+        p = side_probability(self.prob_back(frame, kp), chirality(kp))
+        return np.where(np.isfinite(p), p, np.float32(0.5))
 
     def predict(self, frame: np.ndarray, keypoints: np.ndarray) -> tuple[list[str], np.ndarray]:
         """(labels, score of the label) per hand."""

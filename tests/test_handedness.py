@@ -88,6 +88,8 @@ def test_classifier_refuses_bad_keypoints_and_takes_none():
     assert p.shape == (2,) and ((0 <= p) & (p <= 1)).all()
     with pytest.raises(ValueError, match="keypoints"):
         clf.prob_right(frame, np.zeros((2, 12, 2)))
+    lost = np.full((1, 21, 2), np.nan)                    # a hand with no usable points: no side either way
+    assert clf.prob_right(frame, lost)[0] == 0.5 and clf.prob_back(frame, lost)[0] == 0.5
 
 
 def test_voter_outvotes_a_wrong_start_and_forgets():
