@@ -58,24 +58,24 @@ def clip_ids(tracker: HandTracker, path: Path) -> dict:
                 p = float(tracker.handedness.prob_right(frame, h.keypoints)[0])
                 seen.append((h.track_id, float(h.keypoints[0, 0]) / frame.shape[1], h.handedness, p))
         prev = list(result)
-    truth = TRUE_SIDE.get(path.name)
-    right = {}
-    if truth == "by position":
-        for tid in {s[0] for s in seen}:
-            right[tid] = sum(s[1] for s in seen if s[0] == tid) / sum(1 for s in seen if s[0] == tid) < 0.5
-    sides_true = {} if truth is None else {
-        "side_right": round(sum(s[2] == _true(truth, right, s[0]) for s in seen) / max(len(seen), 1), 3),
-        "side_right_per_frame": round(sum((s[3] >= 0.5) == (_true(truth, right, s[0]) == "right")
-                                          for s in seen) / max(len(seen), 1), 3)}
+    sides_true = {}
+    if path.name in TRUE_SIDE:
+        truth = {tid: _true_side(path.name, [s[1] for s in seen if s[0] == tid]) for tid in {s[0] for s in seen}}
+        n = max(len(seen), 1)
+        sides_true = {"side_right": round(sum(s[2] == truth[s[0]] for s in seen) / n, 3),
+                      "side_right_per_frame": round(sum((s[3] >= 0.5) == (truth[s[0]] == "right") for s in seen) / n, 3)}
     return {"frames": frames, "hands_per_frame": round(hands / max(frames, 1), 3), "ids_issued": len(ids),
             "id_switches": switches, "frames_hands_touch": touching, "id_switches_while_touching": touching_switches,
             "side_changes_within_a_track": side_flips, **sides_true}
 
 
-def _true(truth: str, right_by_track: dict, track_id: int) -> str:
-    if truth != "by position":
-        return truth
-    return "right" if right_by_track[track_id] else "left"
+def _true_side(clip: str, wrist_x: list[float]) -> str:
+    """A track's true side: the clip's, or on 2hand the person's right where the track's mean wrist
+    position is on the image's left."""
+    side = TRUE_SIDE[clip]
+    if side == "by position":
+        return "right" if sum(wrist_x) / len(wrist_x) < 0.5 else "left"
+    return side
 
 
 def main() -> int:

@@ -6,7 +6,7 @@ photos (backs of hands, spread fingers, desk views). The side and the teacher's 
 chirality give the facing: a right hand with chirality > 0, or a left one with < 0, shows its
 back. Hands seen edge-on (|chirality| < :data:`EDGE_ON`) have no facing to learn and are scored
 only for their side. Each crop is taken as the tracker takes it: around **our regressor's
-points** (:func:`our_keypoints`), cut by :func:`gesturekit.handedness.side_crop`; half the
+points** (:func:`read_hands`), cut by :func:`gesturekit.handedness.side_crop`; half the
 training crops are drawn mirrored (a mirror changes the side, not the facing).
 
     gesturekit train handedness --out models/handedness    (or python -m gesturekit.train.handedness)
@@ -48,40 +48,38 @@ def _load_padded(path: Path) -> tuple[np.ndarray, int]:
     return cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_REPLICATE), pad
 
 
-def our_keypoints(images: list[Path], guide: np.ndarray, model: str | Path | None = None,
-                  threads: int | None = None) -> np.ndarray:
-    """Our regressor's keypoints for each image, read on the crop the tracker would take around the
-    ``guide`` points (the teacher's)."""
+def read_hands(images: list[Path], guide: np.ndarray, regressor: str | Path | None = None,
+               teacher_points: bool = False, copies: int = 4, seed: int = 0, size: int = CROP_SIZE,
+               threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(points (N, 21, 2), crops (N, 1 + copies, S, S, 3) BGR uint8) per image, each decoded once.
+
+    The points are our regressor's, read on the crop the tracker would take around the ``guide``
+    (teacher's) points, or with ``teacher_points`` the guide itself. The crops are each hand's side
+    crop, then ``copies`` crops of its points moved as a tracker's reading moves (shift σ 5 % of
+    the hand, scale σ 10 %, turn σ 9°)."""
     from ..geometry import crop_from_keypoints
     from ..landmarks import CROP_SCALE as KEYPOINT_CROP_SCALE
     from ..landmarks import LandmarkRegressor
 
-    reg = LandmarkRegressor(model, threads=threads)
-    out = np.zeros_like(guide)
+    reg = None if teacher_points else LandmarkRegressor(regressor, threads=threads)
+    rng = np.random.default_rng(seed)
+    points = np.array(guide, np.float64, copy=True)
+    crops = np.zeros((len(images), 1 + copies, size, size, 3), np.uint8)
     for i, (p, g) in enumerate(zip(images, guide)):
         img, pad = _load_padded(p)
-        kp, _ = reg.predict(img, [crop_from_keypoints(g + pad, KEYPOINT_CROP_SCALE)])
-        out[i] = kp[0] - pad
-    return out
-
-
-def build_crops(images: list[Path], keypoints: np.ndarray, copies: int = 4, seed: int = 0,
-                size: int = CROP_SIZE) -> np.ndarray:
-    """(N, 1 + copies, S, S, 3) BGR uint8: each hand's side crop, then ``copies`` crops of its points
-    moved as a tracker's reading moves (shift σ 5 % of the hand, scale σ 10 %, turn σ 9°)."""
-    rng = np.random.default_rng(seed)
-    out = np.zeros((len(images), 1 + copies, size, size, 3), np.uint8)
-    for i, (p, kp) in enumerate(zip(images, keypoints)):
-        img, pad = _load_padded(p)
-        kp = kp + pad
+        kp = g + pad
+        if reg is not None:
+            kp = reg.predict(img, [crop_from_keypoints(kp, KEYPOINT_CROP_SCALE)])[0][0].astype(np.float64)
+        points[i] = kp - pad
         centre, extent = kp.mean(0), float(np.ptp(kp, 0).max())
         for j in range(1 + copies):
+            moved = kp
             if j:
-                a, s = rng.normal(0, 0.15), float(np.exp(rng.normal(0, 0.1)))
-                rot = s * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+                a, sc = rng.normal(0, 0.15), float(np.exp(rng.normal(0, 0.1)))
+                rot = sc * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
                 moved = (kp - centre) @ rot.T + centre + rng.normal(0, 0.05, 2) * extent
-            out[i, j] = side_crop(img, moved if j else kp, size)
-    return out
+            crops[i, j] = side_crop(img, moved, size)
+    return points, crops
 
 
 class FacingCrops(torch.utils.data.Dataset):
@@ -136,9 +134,8 @@ def hand_crops(csvs: list[Path], copies: int, seed: int, regressor: str | Path |
                 return {k: z[k] for k in z.files if k != "key"}
     images, guide, right, src = read_sources(csvs)
     print(f"{len(images)} labelled hands from {len(csvs)} files; reading our keypoints and crops …", flush=True)
-    kp = guide if teacher_points else our_keypoints(images, guide, regressor, threads)
-    data = {"crops": build_crops(images, kp, copies, seed), "kp": kp, "right": right,
-            "chir_teacher": chirality(guide), "source": src}
+    kp, crops = read_hands(images, guide, regressor, teacher_points, copies, seed, threads=threads)
+    data = {"crops": crops, "kp": kp, "right": right, "chir_teacher": chirality(guide), "source": src}
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, key=key, **data)
