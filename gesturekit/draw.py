@@ -32,10 +32,15 @@ def _hands(hands: Hands | Iterable[Hand]) -> list[Hand]:
     return list(hands)
 
 
-def _check(scene: np.ndarray) -> np.ndarray:
+def _check(scene: np.ndarray, in_place: bool = True) -> np.ndarray:
     if not isinstance(scene, np.ndarray) or scene.dtype != np.uint8 or scene.ndim != 3 or scene.shape[2] != 3:
         raise ValueError(f"scene: expected an H×W×3 uint8 BGR image, got "
                          f"{getattr(scene, 'shape', type(scene).__name__)} {getattr(scene, 'dtype', '')}")
+    # cv2 draws only into writable arrays whose pixels are packed in each row: a view such as
+    # frame[:, ::-1] (a numpy mirror) or frame[..., ::-1] otherwise fails with a cryptic cv2 error
+    if in_place and not (scene.flags.writeable and scene.strides[1:] == (3, 1) and scene.strides[0] > 0):
+        raise ValueError("scene: cannot draw in place on a read-only or reversed/strided view of an image "
+                         "(e.g. frame[:, ::-1]); pass np.ascontiguousarray(frame), or use annotate(..., copy=True)")
     return scene
 
 
@@ -116,7 +121,7 @@ _DEFAULT = (BoxAnnotator(thickness=1), SkeletonAnnotator(), LabelAnnotator())
 
 def annotate(frame: np.ndarray, hands: Hands | Iterable[Hand], copy: bool = True) -> np.ndarray:
     """Box, skeleton and label for each hand; returns a copy unless ``copy=False``."""
-    scene = _check(frame).copy() if copy else _check(frame)
+    scene = _check(frame, in_place=False).copy() if copy else _check(frame)
     for a in _DEFAULT:
         a.annotate(scene, hands)
     return scene

@@ -8,7 +8,8 @@ import numpy as np
 def as_bgr_uint8(frame: object, name: str = "frame") -> np.ndarray:
     """Return ``frame`` as a contiguous H×W×3 uint8 BGR array, or raise ValueError.
 
-    Accepts grayscale (H×W or H×W×1), BGR, BGRA, and float images in 0..1 or 0..255.
+    Accepts grayscale (H×W or H×W×1), BGR, BGRA, float images in 0..1 or 0..255, and uint16
+    images in 0..65535 (or 0..255).
     """
     import cv2
 
@@ -27,6 +28,9 @@ def as_bgr_uint8(frame: object, name: str = "frame") -> np.ndarray:
         f = np.nan_to_num(f, nan=0.0, posinf=255.0, neginf=0.0)
         if np.issubdtype(frame.dtype, np.floating) and f.max(initial=0.0) <= 1.0:
             f = f * 255.0
+        elif np.issubdtype(frame.dtype, np.unsignedinteger) and f.max(initial=0.0) > 255.0:
+            # a 16-bit image (PNG, machine-vision camera) spans its dtype's range: clipping saturated it
+            f = f * (255.0 / np.iinfo(frame.dtype).max)
         frame = np.clip(f, 0, 255).astype(np.uint8)
     if frame.ndim == 2:
         frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)

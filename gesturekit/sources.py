@@ -52,6 +52,7 @@ class _CaptureSource(FrameSource):
 
     def __init__(self, target: int | str, name: str, live: bool):
         self.target, self.name, self.live = target, name, live
+        self.fps: float | None = None   # frames per second, known once opened (30 when the source does not say)
         self._cap: cv2.VideoCapture | None = None
 
     def _open(self) -> cv2.VideoCapture:
@@ -65,7 +66,7 @@ class _CaptureSource(FrameSource):
     def __iter__(self) -> Iterator[Frame]:
         cap = self._open()
         fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
-        fps = fps if 1.0 <= fps <= 1000.0 else 30.0
+        fps = self.fps = fps if 1.0 <= fps <= 1000.0 else 30.0
         t0 = time.monotonic()
         i = 0
         try:
@@ -100,6 +101,8 @@ class CameraSource(_CaptureSource):
 
     def __init__(self, index: int = 0, width: int | None = None, height: int | None = None,
                  fps: float | None = None):
+        if int(index) < 0:  # OpenCV's "any camera" (-1) crashes the process in some builds (5.0.0 here)
+            raise SourceError(f"camera {index}: a camera index is 0 or more")
         super().__init__(int(index), f"camera {index}", live=True)
         self.req = (width, height, fps)
 

@@ -146,7 +146,7 @@ class _Track:
     id: int
     kp: np.ndarray            # raw keypoints of the last frame (the next crop comes from these)
     conf: np.ndarray
-    score: float
+    score: float              # reported as Hand.score: presence when found, then mean keypoint confidence
     filt: object
     born_ms: float
     smoothed: np.ndarray | None = None
@@ -359,20 +359,20 @@ class HandTracker:
 
     def _gate(self, dets: list, kp: np.ndarray, conf: np.ndarray, boxes: list[np.ndarray], want: int,
               ts: float | None = None) -> list[tuple[np.ndarray, np.ndarray, float]]:
-        """(keypoints, confidences, detector score) of the read candidates that are new hands, best
+        """(keypoints, confidences, presence) of the read candidates that are new hands, best
         first, at most ``want``: present (in video, where a hand was lost a moment ago, half the
         threshold will do), not collapsed onto a spot, and not one of ``boxes`` again (their
         keypoint boxes are added to ``boxes``)."""
         p, need = self._presence(kp, conf, [d[1] for d in dets])
         found = []
-        for (_, s, _), k, c, pk in zip(dets, kp, conf, p):
+        for k, c, pk in zip(kp, conf, p):
             lost_here = ts is not None and self._lost_match(k, ts) is not None
             kb = box_of(k)
             if len(found) == want or pk < need * (0.5 if lost_here else 1.0) or degenerate(kb) \
                     or repeats(kb, boxes, self.options.overlap_iou):
                 continue
             boxes.append(kb)
-            found.append((k, c, s))
+            found.append((k, c, float(pk)))
         return found
 
     def _whole_frame(self, frame: np.ndarray, boxes: list[np.ndarray], want: int, ts: float | None = None) -> list:
@@ -589,16 +589,18 @@ class HandTracker:
             raise RuntimeError("start_live: already running; call stop() first")
         self.reset()
         self.live_error = None
-        self._live_stop.clear()
+        # a fresh event, not the old one cleared: a worker that outlived stop()'s timeout (a slow
+        # callback) must still see its own stop, not go on feeding its old frames into this session
+        self._live_stop = threading.Event()
         self._reader = LatestFrameReader(source)
-        self._live = threading.Thread(target=self._live_loop, args=(self._reader, callback),
+        self._live = threading.Thread(target=self._live_loop, args=(self._reader, callback, self._live_stop),
                                       name="gesturekit-tracker", daemon=True)
         self._live.start()
 
-    def _live_loop(self, reader, callback) -> None:
+    def _live_loop(self, reader, callback, stop: threading.Event) -> None:
         last = None
         try:
-            while not self._live_stop.is_set():
+            while not stop.is_set():
                 item = reader.read(timeout=0.1)
                 if item is None:
                     if reader._done and reader.pending == 0:

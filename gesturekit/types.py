@@ -13,6 +13,12 @@ import numpy as np
 from .layouts import HAND_21, KeypointLayout
 
 
+def rounded(a: np.ndarray, digits: int) -> list:
+    """``a`` as nested lists rounded for JSON (in float64: float32 values rounded to 2 decimals
+    print as 83.05999755859375)."""
+    return np.round(np.asarray(a, np.float64), digits).tolist()
+
+
 @dataclass
 class Hand:
     """One hand in one frame, all coordinates in pixels of that frame."""
@@ -20,7 +26,9 @@ class Hand:
     keypoints: np.ndarray                 # (K, 2) float32, x y in pixels
     confidence: np.ndarray                # (K,) float32 in [0, 1]
     box: np.ndarray                       # (4,) x1 y1 x2 y2 pixels
-    score: float                          # hand presence score
+    # how sure it is a hand: P(hand) from the presence gate on the frame it is found (every photo),
+    # then, while followed, the mean keypoint confidence that keeps it (min_tracking_confidence)
+    score: float
     image_size: tuple[int, int]           # (width, height)
     handedness: str | None = None         # "left" | "right" | None
     handedness_score: float = 0.0
@@ -37,12 +45,12 @@ class Hand:
 
     def to_dict(self) -> dict:
         return {
-            "keypoints": np.round(self.keypoints, 2).tolist(),
-            "confidence": np.round(self.confidence, 3).tolist(),
+            "keypoints": rounded(self.keypoints, 2),
+            "confidence": rounded(self.confidence, 3),
             "score": round(float(self.score), 4),
             "handedness": self.handedness,
             "handedness_score": round(float(self.handedness_score), 3),
-            "bbox": np.round(self.box, 2).tolist(),
+            "bbox": rounded(self.box, 2),
             "track_id": self.track_id,
             "gesture": self.gesture,
             "gesture_score": round(float(self.gesture_score), 3),

@@ -27,3 +27,15 @@ def test_missing_points_and_bad_scene():
     SkeletonAnnotator().annotate(np.zeros((100, 120, 3), np.uint8), [h])
     with pytest.raises(ValueError, match="scene"):
         annotate(np.zeros((100, 120), np.uint8), [h])
+
+
+def test_a_view_cv2_cannot_draw_into_is_a_clear_error_and_copy_still_works():
+    frame = np.zeros((100, 120, 3), np.uint8)
+    mirrored = frame[:, ::-1]                  # a numpy mirror, as for a selfie view
+    with pytest.raises(ValueError, match="cannot draw in place"):
+        SkeletonAnnotator().annotate(mirrored, [_hand()])
+    with pytest.raises(ValueError, match="cannot draw in place"):
+        annotate(mirrored, [_hand()], copy=False)
+    assert annotate(mirrored, [_hand()]).sum() > 0
+    rows = frame[::2]                          # every other row: cv2 draws into it
+    assert BoxAnnotator().annotate(rows, [_hand()]) is rows and frame.sum() > 0

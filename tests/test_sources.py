@@ -115,3 +115,20 @@ def test_reader_stop_does_not_hang_on_a_blocked_source():
     reader.stop(timeout=0.5)
     assert time.monotonic() - t0 < 1.5
     block.set()
+
+
+def test_a_negative_camera_index_is_a_clear_error_not_a_crash():
+    # cv2.VideoCapture(-1) ends the whole process with a segfault in OpenCV 5.0.0
+    with pytest.raises(SourceError, match="camera -1"):
+        open_source(-1)
+
+
+def test_a_video_file_reports_its_frame_rate_once_open(tmp_path):
+    p = tmp_path / "clip.avi"
+    w = cv2.VideoWriter(str(p), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (32, 24))
+    for _ in range(3):
+        w.write(np.zeros((24, 32, 3), np.uint8))
+    w.release()
+    src = open_source(p)
+    ts = [t for _, t in src]
+    assert src.fps == pytest.approx(15.0) and ts[1] == pytest.approx(1000 / 15)

@@ -308,6 +308,28 @@ def test_static_mode_detects_every_time_without_ids():
     np.testing.assert_allclose(hands.xy[0], hand_at(50, 60), atol=1e-4)   # no smoothing
 
 
+class _Presence:
+    def prob(self, kp, conf, det_scores):
+        return np.full(len(kp), 0.7, np.float32)
+
+
+class _FaintDetector(FakeDetector):
+    def detect(self, frame):
+        d = super().detect(frame)
+        d.scores[:] = 0.3
+        return d
+
+
+def test_score_is_presence_when_found_then_keypoint_confidence_while_followed():
+    det, reg = _FaintDetector(), FakeRegressor()        # keypoint confidence 0.9
+    tr = HandTracker(TrackerOptions(), detector=det, regressor=reg, presence=_Presence())
+    set_truth(det, reg, [hand_at(100, 60)])
+    frame = np.zeros((120, 200, 3), np.uint8)
+    assert [h.score for h in tr.process(frame)] == pytest.approx([0.7])          # a photo: P(hand)
+    assert [h.score for h in tr.process(frame, 0.0)] == pytest.approx([0.7])     # found in video
+    assert [h.score for h in tr.process(frame, 33.0)] == pytest.approx([0.9])    # followed
+
+
 @pytest.mark.parametrize("max_hands", [1, 2])
 def test_the_shipped_detector_gives_one_candidate_more_than_max_hands(max_hands):
     """candidates() weighs max_hands + 1 boxes (a face can outscore a hand); a detector capped at
@@ -357,6 +379,14 @@ def test_bad_frames_are_refused_or_handled(frame, ok):
     else:
         with pytest.raises(ValueError, match="frame"):
             tr.process(frame, 0.0)
+
+
+def test_a_16_bit_frame_is_scaled_to_8_bits_not_saturated():
+    from gesturekit.images import as_bgr_uint8
+
+    img = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(as_bgr_uint8(img.astype(np.uint16) * 257), img)   # 0..65535
+    np.testing.assert_array_equal(as_bgr_uint8(img.astype(np.uint16)), img)         # 0..255 kept
 
 
 @pytest.mark.parametrize("shape", [(2, 2), (2, 3, 3), (3, 2, 4)])
@@ -441,6 +471,33 @@ def test_close_never_hangs_on_a_blocked_source():
         pass                            # __exit__ → close()
     assert time.monotonic() - t0 < 5
     block.set()
+
+
+def test_a_worker_that_outlived_stop_does_not_feed_the_next_live_session():
+    def tagged(tag, n):
+        for _ in range(n):
+            time.sleep(0.005)
+            yield np.full((16, 16, 3), tag, np.uint8)
+
+    tr, _, _ = make_tracker()
+    old_calls, new_tags, busy = [], [], threading.Event()
+
+    def slow(frame, hands):             # a callback slower than stop()'s timeout
+        old_calls.append(1)
+        busy.set()
+        time.sleep(1.0)
+
+    tr.start_live(ArraySource(tagged(1, 10**6)), slow)
+    assert busy.wait(5)
+    tr.stop(timeout=0.2)
+    tr.start_live(ArraySource(tagged(2, 40)), lambda f, h: new_tags.append(int(f[0, 0, 0])))
+    deadline = time.monotonic() + 10
+    while tr.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.2)                     # the old worker's callback has returned by now
+    tr.close()
+    assert len(old_calls) == 1 and tr.live_error is None
+    assert new_tags and set(new_tags) == {2}
 
 
 def test_live_source_error_is_kept_not_raised_on_the_thread():

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, ImportError) as e:
+    except (ValueError, OSError, ImportError) as e:  # OSError: e.g. --out names a folder or an unwritable place
         print(f"gesturekit: error: {e}", file=sys.stderr)
         return 2
 

@@ -69,12 +69,13 @@ def _predict(args: argparse.Namespace) -> int:
     import cv2
 
     from ..sources import IMAGE_EXTS, SourceError
+    from ..types import rounded
 
     root = args.images
     if root.is_file():
         paths, base = [root], root.parent
     elif root.is_dir():
-        paths = sorted((p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTS),
+        paths = sorted((p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTS and p.is_file()),
                        key=lambda p: p.relative_to(root).as_posix())
         base = root
     else:
@@ -91,8 +92,8 @@ def _predict(args: argparse.Namespace) -> int:
             continue
         hands = tracker.process(img)
         out.append({"image": p.relative_to(base).as_posix(), "width": img.shape[1], "height": img.shape[0],
-                    "hands": [{"keypoints": np.round(h.keypoints, 2).tolist(), "score": round(h.score, 4),
-                               "handedness": h.handedness, "bbox": np.round(h.box, 2).tolist(),
+                    "hands": [{"keypoints": rounded(h.keypoints, 2), "score": round(h.score, 4),
+                               "handedness": h.handedness, "bbox": rounded(h.box, 2),
                                "gesture": h.gesture, "gesture_score": round(h.gesture_score, 3)}
                               for h in hands]})
     dt = time.perf_counter() - t0
@@ -125,7 +126,8 @@ def _track(args: argparse.Namespace) -> int:
             if args.out:
                 if writer is None:
                     args.out.parent.mkdir(parents=True, exist_ok=True)
-                    fps = 1000.0 / max(ts / max(frames - 1, 1), 1.0) if frames > 1 else 30.0
+                    # the source's own rate (known once it is open), or a 25 fps clip plays fast
+                    fps = getattr(src, "fps", None) or 30.0
                     writer = cv2.VideoWriter(str(args.out), cv2.VideoWriter_fourcc(*"mp4v"), min(fps, 60.0),
                                              (frame.shape[1], frame.shape[0]))
                     if not writer.isOpened():

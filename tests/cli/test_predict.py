@@ -121,3 +121,31 @@ def test_tracker_flags_reach_the_options():
     o = cli_predict._make_tracker(args.parse_args([])).options
     d = TrackerOptions()
     assert (o.static_tiles, o.flip_test, o.clutter_every) == (d.static_tiles, d.flip_test, d.clutter_every)
+
+
+def test_track_writes_the_video_at_the_source_frame_rate(tmp_path, fake_tracker):
+    video = tmp_path / "v.avi"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (64, 48))
+    for _ in range(4):
+        w.write(np.zeros((48, 64, 3), np.uint8))
+    w.release()
+    out = tmp_path / "a.mp4"
+    assert main(["track", str(video), "--out", str(out)]) == 0
+    assert cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FPS) == pytest.approx(15.0)   # was always 30
+
+
+def test_predict_json_is_rounded_and_a_folder_named_like_an_image_is_not_an_image(tmp_path, fake_tracker, capsys):
+    (tmp_path / "imgs" / "album.jpg").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "imgs" / "a.png"), np.zeros((61, 83, 3), np.uint8))
+    out = tmp_path / "preds.json"
+    assert main(["predict", str(tmp_path / "imgs"), "--out", str(out)]) == 0
+    assert "1 images (0 unreadable)" in capsys.readouterr().out
+    hand = json.loads(out.read_text())["images"][0]["hands"][0]
+    assert all(v == round(v, 2) for v in [c for p in hand["keypoints"] for c in p] + hand["bbox"])
+
+
+def test_an_unwritable_output_is_a_clear_error_not_a_traceback(tmp_path, fake_tracker, capsys):
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((40, 40, 3), np.uint8))
+    (tmp_path / "taken").mkdir()
+    assert main(["predict", str(tmp_path / "a.png"), "--out", str(tmp_path / "taken")]) == 2
+    assert "gesturekit: error:" in capsys.readouterr().err
