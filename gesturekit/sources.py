@@ -218,10 +218,15 @@ class LatestFrameReader:
     frame ever waits, so the consumer is never more than one frame behind the
     source. ``dropped`` counts frames replaced before being read. An error in the
     source (a camera unplugged) is raised from :meth:`read` in the consumer.
+
+    ``realtime`` releases each frame at its timestamp, as a camera would; by default a video
+    file plays at its own rate (read as fast as it decodes, a consumer would see one frame in
+    several), and every other source as fast as it delivers.
     """
 
-    def __init__(self, source, **kwargs):
+    def __init__(self, source, realtime: bool | None = None, **kwargs):
         self.source = open_source(source, **kwargs)
+        self.realtime = isinstance(self.source, VideoFileSource) if realtime is None else bool(realtime)
         self._cond = threading.Condition()
         self._slot: Frame | None = None
         self._done = False
@@ -234,8 +239,11 @@ class LatestFrameReader:
 
     def _run(self) -> None:
         it = iter(self.source)
+        t0 = time.monotonic()
         try:
             for item in it:
+                if self.realtime and self._stop.wait(max(0.0, t0 + item[1] / 1000.0 - time.monotonic())):
+                    break
                 with self._cond:
                     if self._slot is not None:
                         self.dropped += 1

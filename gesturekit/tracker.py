@@ -577,10 +577,13 @@ class HandTracker:
         finally:
             src.close()
 
-    def start_live(self, source, callback: Callable[[np.ndarray, Hands], None]) -> None:
+    def start_live(self, source, callback: Callable[[np.ndarray, Hands], None],
+                   realtime: bool | None = None) -> None:
         """Process ``source`` on a background thread, newest frame first (frames that arrive
         while one is processed replace each other); ``callback(frame, hands)`` is called on that
-        thread. A callback that raises is logged and the stream goes on. :meth:`stop` ends it."""
+        thread. A callback that raises is logged and the stream goes on. :meth:`stop` ends it.
+        ``realtime``: release frames at their timestamps (default: for a video file only, which
+        then plays at its own rate, as a camera would; see :class:`~gesturekit.sources.LatestFrameReader`)."""
         from .sources import LatestFrameReader
 
         if not callable(callback):
@@ -592,7 +595,7 @@ class HandTracker:
         # a fresh event, not the old one cleared: a worker that outlived stop()'s timeout (a slow
         # callback) must still see its own stop, not go on feeding its old frames into this session
         self._live_stop = threading.Event()
-        self._reader = LatestFrameReader(source)
+        self._reader = LatestFrameReader(source, realtime=realtime)
         self._live = threading.Thread(target=self._live_loop, args=(self._reader, callback, self._live_stop),
                                       name="gesturekit-tracker", daemon=True)
         self._live.start()

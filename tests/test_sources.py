@@ -91,6 +91,31 @@ def test_latest_frame_reader_keeps_only_the_newest():
     assert reader.dropped > 50 and reader.delivered == len(got)
 
 
+@pytest.mark.parametrize("realtime", [True, False])
+def test_a_video_file_plays_at_its_own_rate_in_a_reader(tmp_path, realtime):
+    p = tmp_path / "clip.avi"
+    _write_video(p, n=12)                      # 30 fps: 0.37 s from the first frame to the last
+    reader = LatestFrameReader(p, **({} if realtime else {"realtime": False}))
+    assert reader.realtime is realtime
+    t0, got = time.monotonic(), []
+    for _, ts in reader:
+        got.append(ts)
+        time.sleep(0.005)                      # a consumer faster than the clip, slower than decoding
+    took = time.monotonic() - t0
+    if realtime:                               # every frame, none before its time
+        assert len(got) == 12 and reader.dropped == 0 and took >= 11 / 30 - 0.02
+    else:
+        assert took < 11 / 30
+
+
+def test_a_paced_reader_stops_at_once():
+    reader = LatestFrameReader(ArraySource([np.zeros((4, 4, 3), np.uint8)] * 3, fps=0.5), realtime=True)
+    assert reader.read(timeout=2) is not None  # the next frame is due in 2 s
+    t0 = time.monotonic()
+    reader.stop(timeout=2)
+    assert time.monotonic() - t0 < 0.5 and reader.read(timeout=0.1) is None
+
+
 def test_latest_frame_reader_raises_source_error_in_consumer():
     def gen():
         yield np.zeros((4, 4, 3), np.uint8)
