@@ -266,6 +266,9 @@ class HandTracker:
             if timestamp_ms is None:
                 hands = self._process_static(frame)
                 return Hands(hands, (w, h), None)
+            # a string or a bool would pass float(): refuse them, they are a mistake, not a time
+            if isinstance(timestamp_ms, (bool, np.bool_)) or not isinstance(timestamp_ms, (int, float, np.number)):
+                raise ValueError(f"timestamp_ms: {timestamp_ms!r} is not a number of milliseconds")
             ts = float(timestamp_ms)
             if not math.isfinite(ts):
                 raise ValueError(f"timestamp_ms: {timestamp_ms!r} is not a finite number")

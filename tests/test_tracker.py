@@ -292,6 +292,10 @@ def test_timestamps_must_increase():
         tr.process(frame, 50)
     with pytest.raises(ValueError, match="timestamp_ms"):
         tr.process(frame, float("nan"))
+    for wrong in ("200", True, [200]):
+        with pytest.raises(ValueError, match="is not a number of milliseconds"):
+            tr.process(frame, wrong)
+    tr.process(frame, np.int64(200))
     tr.reset()
     tr.process(frame, 50)
 
