@@ -57,7 +57,8 @@ def draw_view(frame: np.ndarray, hands, controller) -> np.ndarray:
     hand = controller.select_hand(hands)
     if hand is not None:
         u, v = controller.mouse.normalized_point(hand)
-        cv2.circle(view, (int(u * w), int(v * h)), 7, col, -1, cv2.LINE_AA)
+        if np.isfinite([u, v]).all():   # a frame may lack the pointer point (NaN): int() would raise
+            cv2.circle(view, (int(u * w), int(v * h)), 7, col, -1, cv2.LINE_AA)
         label = f"{hand.gesture or '-'}  [{controller.mouse.mode}]"
         cv2.putText(view, label, (10, h - 14), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 4, cv2.LINE_AA)
         cv2.putText(view, label, (10, h - 14), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2,

@@ -264,10 +264,16 @@ class EventBus:
         ``gesture`` None matches every event, hand_appeared/hand_lost included;
         ``phase`` is an event kind; ``hand`` is "left"/"right" or a track id.
         """
+        if gesture == "none":   # the Debouncer turns "none" into no gesture: it never fires
+            raise ValueError("gesture: 'none' is never an event's gesture; subscribe to "
+                             "'ended' events to learn when a gesture stops")
         if gesture is not None and gesture not in self.known_gestures:
             raise ValueError(f"gesture: unknown name {gesture!r}; known: {', '.join(self.known_gestures)}")
         if phase is not None and phase not in KINDS:
             raise ValueError(f"phase: {phase!r}, expected one of {', '.join(KINDS)}")
+        if gesture is not None and phase is not None and phase not in GESTURE_KINDS:
+            # these events carry no gesture, so the subscription could never fire
+            raise ValueError(f"phase: {phase!r} events have no gesture; subscribe with gesture=None")
         if hand is not None and not (hand in ("left", "right") or
                                      (isinstance(hand, int) and not isinstance(hand, bool))):
             raise ValueError(f"hand: {hand!r}, expected 'left', 'right' or a track id (int)")
@@ -328,6 +334,8 @@ class EventBus:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+        if self._worker is threading.current_thread():
+            return   # closed from a callback: the worker delivers the rest once it returns
         self._worker.join(max(0.0, float(timeout)))
         if self._worker.is_alive():
             with self._cond:
@@ -364,7 +372,7 @@ class EventBus:
                     if sub.matches(ev):
                         try:
                             sub.callback(ev)
-                        except Exception:
+                        except BaseException:   # SystemExit too: it would end this thread silently
                             log.exception("EventBus: callback %r raised on %s %s (track %d)",
                                           sub.callback, ev.kind, ev.gesture, ev.track_id)
             finally:

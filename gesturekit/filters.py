@@ -76,6 +76,8 @@ class OneEuroFilter(_Filter):
             return x.copy()
         dt = t - self._t
         finite = np.isfinite(x)
+        # a point missing so far (NaN state) starts from its first value, as a new filter would
+        self._x = np.where(np.isfinite(self._x), self._x, x)
         dx = np.where(finite, (x - self._x) / dt, 0.0)
         a_d = _alpha(self.d_cutoff, dt)
         self._dx = a_d * dx + (1 - a_d) * self._dx
@@ -107,6 +109,7 @@ class EmaFilter(_Filter):
             return x.copy()
         a = 1.0 - math.exp(-(t - self._t) / self.tau)
         finite = np.isfinite(x)
+        self._x = np.where(np.isfinite(self._x), self._x, x)   # as in OneEuroFilter
         self._x = np.where(finite, a * x + (1 - a) * self._x, self._x)
         self._t = t
         return np.where(finite, self._x, x)

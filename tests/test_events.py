@@ -124,6 +124,11 @@ def test_unknown_names_raise():
         bus.on("fist", print, phase="begin")
     with pytest.raises(ValueError, match="hand"):
         bus.on("fist", print, hand="both")
+    with pytest.raises(ValueError, match="no gesture"):    # would never fire
+        bus.on("fist", print, phase="hand_lost")
+    with pytest.raises(ValueError, match="'none' is never"):   # nor would this
+        bus.on("none", print)
+    bus.on(None, print, phase="hand_lost")
     custom = EventBus(gestures=["wave"])
     custom.on("wave", print)
     with pytest.raises(ValueError, match="known: wave"):
@@ -142,6 +147,40 @@ def test_raising_callback_is_isolated(caplog):
             assert bus.wait_idle()
     assert got == [1, 2]
     assert sum("ZeroDivisionError" in r.exc_text for r in caplog.records if r.exc_text) == 2
+
+
+def test_callback_raising_system_exit_does_not_stop_delivery(caplog):
+    got = []
+
+    def cb(e):
+        if e.timestamp_ms == 1:
+            raise SystemExit(0)    # would end the worker thread without a word
+        got.append(e.timestamp_ms)
+
+    with EventBus() as bus:
+        bus.on("fist", cb)
+        with caplog.at_level(logging.ERROR, logger="gesturekit.events"):
+            bus.publish([ev(t=1), ev(t=2)])
+            assert bus.wait_idle()
+    assert got == [2]
+    assert any("SystemExit" in (r.exc_text or "") for r in caplog.records)
+
+
+def test_close_from_a_callback(caplog):
+    got = []
+    with EventBus() as bus:
+        def cb(e):
+            got.append(e.timestamp_ms)
+            if e.timestamp_ms == 1:
+                bus.close()        # e.g. a "quit" gesture closing the tracker
+                got.append("closed")
+
+        bus.on("fist", cb)
+        with caplog.at_level(logging.ERROR, logger="gesturekit.events"):
+            bus.publish([ev(t=1), ev(t=2)])
+            assert bus.wait_idle()
+    assert got == [1, "closed", 2]      # what was queued is still delivered
+    assert not caplog.records
 
 
 def test_slow_callback_does_not_block_producer():

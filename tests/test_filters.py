@@ -53,6 +53,15 @@ def test_nan_point_keeps_state():
     assert np.isfinite(y).all()
 
 
+@pytest.mark.parametrize("name", ["one_euro", "ema"])
+def test_point_missing_from_the_first_sample_recovers(name):
+    f = make_filter(name)
+    f(np.array([np.nan, 2.0]), 0.0)      # the first sample lacks a point
+    y = f(np.array([5.0, 2.0]), 0.1)
+    assert y[0] == 5.0                    # it starts from its first value (was NaN for ever)
+    assert np.isfinite(f(np.array([6.0, 2.0]), 0.2)).all()
+
+
 def test_by_name_and_bad_arguments():
     assert isinstance(make_filter("none"), NoFilter)
     assert isinstance(make_filter("ema", tau=0.1), EmaFilter)

@@ -21,6 +21,7 @@ the file, the table and the key, e.g.
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,9 @@ def parse_hotkey(text: str) -> str:
                 raise ValueError(f"unknown key {part!r} in hotkey {text!r}")
         elif len(part) != 1:
             raise ValueError(f"hotkey part {part!r} in {text!r} must be <name> or one character")
+    parts = text.lower().split("+")
+    if len(set(parts)) != len(parts):   # pynput would raise a bare ValueError when the hotkey starts
+        raise ValueError(f"hotkey {text!r} names a key twice")
     return text
 
 
@@ -100,6 +104,8 @@ def _number(v: Any, name: str, lo: float | None = None, hi: float | None = None)
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ValueError(f"{name}: expected a number, got {_show(v)}")
     v = float(v)
+    if not math.isfinite(v):   # TOML has nan and inf; both pass the range test below
+        raise ValueError(f"{name}: expected a finite number, got {v}")
     if (lo is not None and v < lo) or (hi is not None and v > hi):
         rng = f"{lo if lo is not None else '-inf'}..{hi if hi is not None else 'inf'}"
         raise ValueError(f"{name}: {v:g} is outside {rng}")
@@ -217,7 +223,12 @@ class ControlConfig:
         for g, combo in dict(self.keys).items():
             keys[g] = parse_combo(combo) if isinstance(combo, str) else tuple(parse_key(k) for k in combo)
         mouse_gestures = {self.mouse.click: "click", self.mouse.right_click: "right_click",
-                          self.mouse.scroll: "scroll", self.safety.engage: "engage"}
+                          self.mouse.scroll: "scroll"}
+        # the engage check runs first in the controller: the other use would never fire
+        if self.safety.engage is not None and self.safety.engage in mouse_gestures:
+            raise ValueError(f"[safety].engage: gesture {self.safety.engage!r} is already the "
+                             f"{mouse_gestures[self.safety.engage]} gesture")
+        mouse_gestures[self.safety.engage] = "engage"
         for g in keys:
             if g in mouse_gestures:
                 raise ValueError(f"keys.{g}: gesture {g!r} is already the {mouse_gestures[g]} gesture")

@@ -29,7 +29,7 @@ from pathlib import Path
 from ..types import Hand, Hands
 from .config import ControlConfig, load_config
 from .keyboard import KeyboardController
-from .mouse import Backend, DryRunBackend, MouseController, make_backend
+from .mouse import Backend, ControlUnavailableError, DryRunBackend, MouseController, make_backend
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,28 @@ class StopHotkey:
         self._listener = keyboard.GlobalHotKeys({hotkey: callback})
         self._listener.daemon = True
         self._listener.start()
-        self._listener.wait()   # grabbing started: the hotkey works from now on
+        wait_ready(self._listener)   # grabbing started: the hotkey works from now on
 
     def stop(self) -> None:
         stop_listener(self._listener)
+
+
+def wait_ready(listener, timeout: float = 10.0) -> None:
+    """Wait until a started pynput listener listens; ControlUnavailableError if it dies first.
+
+    pynput's own ``wait`` blocks for ever when the listener thread fails, as it does on an X
+    server without the RECORD extension.
+    """
+    if not hasattr(listener, "_ready"):   # another pynput: its own wait
+        listener.wait()
+        return
+    end = time.monotonic() + timeout
+    while not listener._ready:
+        if not listener.is_alive() or time.monotonic() > end:
+            raise ControlUnavailableError(
+                "the stop hotkey cannot listen to the keyboard here (an X server without the "
+                "RECORD extension?); set [safety].stop_hotkey = \"\" to run without it")
+        time.sleep(0.01)
 
 
 def stop_listener(listener, timeout: float = 2.0) -> None:
@@ -296,9 +314,12 @@ class DesktopController:
         if self.closed:
             return
         try:
-            self.release_all()
+            with self._lock:
+                # Closed first, under the lock: an event the bus thread handles after the
+                # release must not press a button that nothing would release again.
+                self.closed = True
+                self.release_all()
         finally:
-            self.closed = True
             self.detach()
             if self._hotkey is not None:
                 self._hotkey.stop()

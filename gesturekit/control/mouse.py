@@ -283,6 +283,8 @@ class MouseController:
             self.lost()
             return None
         t = time.monotonic() if t_seconds is None else float(t_seconds)
+        if not np.isfinite(self.normalized_point(hand)).all():
+            return None   # no pointer point this frame (NaN): skip it, a NaN would stay in the filter
         if self.mode == "scroll":
             self._scroll(hand)
             return None if self.position is None else (round(self.position[0]), round(self.position[1]))

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import DataFormatError
 from ..io.sample import finite_floats
+from .features import check_keypoints, hand_size
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,8 @@ def read_samples(path: str | Path, labels: str | Path | None = None) -> SampleSe
                 label = names[k] if names is not None else str(k)
                 hand = None
                 xy = finite_floats(path, no, cells[1:], "keypoints")
+            if hand_size(xy.reshape(21, 2)) <= 1e-6:   # else training fails with no line to fix
+                raise DataFormatError(f"{path}:{no}: keypoints: degenerate hand (wrist and middle MCP coincide)")
         except DataFormatError:
             if no == last_no and not terminated:
                 log.warning("%s:%d: skipping an incomplete last line (interrupted recording?)", path, no)
@@ -184,6 +187,17 @@ def read_point_history(path: str | Path, labels: str | Path | None = None
     return np.asarray(xs, np.float32), np.asarray(ys)
 
 
+def _whole_row(line: bytes) -> bool:
+    """Whether ``line`` is a complete gesturekit row, as :func:`read_samples` would read it."""
+    try:
+        cells = line.decode("utf-8").rstrip("\r").split(",")
+        return (len(cells) == len(HEADER) and bool(cells[0].strip())
+                and cells[1].strip().lower() in ("", "left", "right")
+                and bool(np.isfinite([float(c) for c in cells[2:]]).all()))
+    except ValueError:   # UnicodeDecodeError included
+        return False
+
+
 class SampleRecorder:
     """Append labelled hands to a gesturekit CSV, one whole line per ``add``, flushed
     and fsync'ed, so a crash can at worst leave an incomplete *last* line. Opening a
@@ -195,30 +209,34 @@ class SampleRecorder:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._repair_tail()
-        new = not self.path.exists() or self.path.stat().st_size == 0
+        new = self._check_and_repair()
         self._f = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115 (held until close)
         if new:
             self._write(",".join(HEADER))
-        else:
-            with open(self.path, encoding="utf-8-sig") as f:
-                head = f.readline().strip().split(",")
-            if head[:2] != HEADER[:2]:
-                self._f.close()
-                raise DataFormatError(f"{self.path}:1: not a gesturekit sample file (header {head[:2]})")
         self.count = 0
 
-    def _repair_tail(self) -> None:
+    def _check_and_repair(self) -> bool:
+        """Whether the file is new. An existing file is checked to be a sample file *before*
+        anything is changed (a wrong ``path`` must not lose a line of someone else's file);
+        an unterminated last line is ended when it is a whole row and cut only when it is the
+        remains of an interrupted write."""
         if not self.path.exists() or self.path.stat().st_size == 0:
-            return
+            return True
         with open(self.path, "rb+") as f:
             data = f.read()
+            head = data.split(b"\n", 1)[0].decode("utf-8-sig", "replace").strip().split(",")
+            if head[:2] != HEADER[:2]:
+                raise DataFormatError(f"{self.path}:1: not a gesturekit sample file (header {head[:2]})")
             if data.endswith(b"\n"):
-                return
+                return False
             keep = data.rfind(b"\n") + 1
+            if keep and _whole_row(data[keep:]):   # e.g. saved by an editor without the last newline
+                f.write(b"\n")
+                return False
             log.warning("%s: cutting an incomplete last line (%d bytes) left by an interrupted "
                         "recording", self.path, len(data) - keep)
             f.truncate(keep)
+            return keep == 0
 
     def _write(self, line: str) -> None:
         # One write of the whole line, then flush + fsync: earlier lines are on disk
@@ -234,11 +252,7 @@ class SampleRecorder:
             raise ValueError(f"label: {label!r} must be non-empty without commas, quotes or newlines")
         if handedness is not None and handedness not in ("left", "right"):
             raise ValueError(f"handedness: {handedness!r}, expected 'left', 'right' or None")
-        kp = np.asarray(keypoints, dtype=np.float64)
-        if kp.shape != (21, 2):
-            raise ValueError(f"keypoints: shape {kp.shape}, expected (21, 2)")
-        if not np.isfinite(kp).all():
-            raise ValueError("keypoints: NaN or inf")
+        kp = check_keypoints(keypoints)   # a degenerate hand would make the whole file untrainable
         cells = [label, handedness or ""] + [f"{v:.2f}" for v in kp.reshape(-1)]
         self._write(",".join(cells))
         self.count += 1

@@ -25,6 +25,8 @@ def frame_to_qimage(frame: np.ndarray) -> QImage:
         fmt = QImage.Format.Format_BGR888
     else:
         raise ValueError(f"frame: expected (H, W, 3) BGR or (H, W) gray, got shape {a.shape}")
+    if a.size == 0:   # e.g. an empty crop: painting it would divide by zero and abort the app
+        raise ValueError(f"frame: empty, shape {a.shape}")
     a = np.ascontiguousarray(a)
     h, w = a.shape[:2]
     # .copy(): the QImage must own its pixels, not borrow the numpy buffer.

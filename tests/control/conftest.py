@@ -14,9 +14,8 @@ from gesturekit.layouts import HAND_21
 from gesturekit.types import Hand, Hands
 
 
-@pytest.fixture(scope="session")
-def xvfb():
-    """Start ``Xvfb`` on a free display for the session, set DISPLAY, yield the display name.
+def start_xvfb(*args: str) -> tuple[subprocess.Popen, str]:
+    """Start ``Xvfb`` (extra ``args``) on a free display: (process, display name).
 
     Skips when Xvfb or xdotool is missing (``apt-get install -y xvfb xdotool``).
     """
@@ -26,7 +25,7 @@ def xvfb():
     r, w = os.pipe()
     # -displayfd: Xvfb picks a free display number and writes it to the pipe.
     proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24",
-                             "-nolisten", "tcp"], pass_fds=(w,), stderr=subprocess.DEVNULL)
+                             "-nolisten", "tcp", *args], pass_fds=(w,), stderr=subprocess.DEVNULL)
     os.close(w)
     num = b""
     deadline = time.monotonic() + 10
@@ -39,7 +38,21 @@ def xvfb():
     if not num.strip():
         proc.kill()
         pytest.skip("Xvfb did not start")
-    display = f":{int(num)}"
+    return proc, f":{int(num)}"
+
+
+def stop_xvfb(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def xvfb():
+    """A private Xvfb for the session with DISPLAY set to it; yields the display name."""
+    proc, display = start_xvfb()
     old = os.environ.get("DISPLAY")
     os.environ["DISPLAY"] = display
     try:
@@ -49,11 +62,17 @@ def xvfb():
             os.environ.pop("DISPLAY", None)
         else:
             os.environ["DISPLAY"] = old
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_xvfb(proc)
+
+
+@pytest.fixture
+def xvfb_without_record(xvfb):
+    """A second Xvfb without the RECORD extension, which pynput's listeners need; yields its name."""
+    proc, display = start_xvfb("-extension", "RECORD")
+    try:
+        yield display
+    finally:
+        stop_xvfb(proc)
 
 
 @pytest.fixture

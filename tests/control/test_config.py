@@ -56,6 +56,7 @@ call = "f5"
     ('[mouse]\nsensitivty = 2', "controls.toml: [mouse]: unknown key 'sensitivty'"),
     ('[mouse.smoothing]\nbeta = "x"', 'controls.toml: [mouse.smoothing].beta: expected a number'),
     ('[safety]\nstop_hotkey = "<ctrl>+<hyper>+g"', "controls.toml: [safety].stop_hotkey: unknown key '<hyper>'"),
+    ('[safety]\nstop_hotkey = "<ctrl>+<ctrl>+g"', "controls.toml: [safety].stop_hotkey: hotkey '<ctrl>+<ctrl>+g' names a key twice"),
     ('[safety]\nstart_engaged = 1', "controls.toml: [safety].start_engaged: expected true or false"),
     ('[keys]\nlike = "ctrl+banana"', "controls.toml: [keys].like: unknown key 'banana'"),
     ('[keys]\nlike = 3', "controls.toml: [keys].like: expected a key combination"),
@@ -64,6 +65,11 @@ call = "f5"
     ('mouse = 3', "controls.toml: [mouse]: expected a table"),
     ('colour = "red"', "controls.toml: unknown key 'colour'"),
     ('[mouse\n', "controls.toml: not valid TOML"),
+    # TOML's nan / inf pass a range test: a NaN pointer or an OverflowError later
+    ('[mouse]\nsensitivity = nan', "controls.toml: [mouse].sensitivity: expected a finite number"),
+    ('screen = [0, 0, inf, 1080]', "controls.toml: screen[2]: expected a finite number"),
+    # the engage check runs first, so this click could never fire
+    ('[safety]\nengage = "pinch"', "controls.toml: [safety].engage: gesture 'pinch' is already the click"),
 ])
 def test_malformed_config_names_the_key(tmp_path, text, message):
     path = write(tmp_path, text)

@@ -173,6 +173,23 @@ def test_attach_to_tracker_bus_and_close(make_hands):
     tr.events.close()
 
 
+def test_event_during_close_cannot_press_again(make_hands):
+    ctl, be = make()
+    ctl.update(make_hands([(0.5, 0.5, 1, "right")], 0))
+    ctl.handle(ev("started", "pinch"))
+    release = be.release
+
+    def release_then_event(button):
+        release(button)
+        # what the bus thread may deliver while close() is releasing (same thread here: the
+        # lock is re-entrant, so the order is fixed)
+        ctl.handle(ev("started", "pinch", t=50))
+
+    be.release = release_then_event
+    ctl.close()
+    assert not be.buttons_down and be.count("press") == 1
+
+
 def test_dry_run_from_config_prints(make_hands, capsys):
     ctl = DesktopController(ControlConfig(dry_run=True, screen=SCREEN, mirrored=False))
     assert isinstance(ctl.backend, DryRunBackend)

@@ -101,6 +101,23 @@ def test_hand_lost_mid_drag_releases(make_hands):
     assert be.count("release", "left") == 1
 
 
+def test_frame_without_pointer_point_is_skipped(make_hands):
+    # A NaN pointer point went into the filter: every later frame raised and the pointer was dead.
+    bad = make_hands([(0.6, 0.6)])[0]
+    bad.keypoints[:] = np.nan                   # e.g. a tracker that marks unseen points NaN
+    m, be = controller(scroll_speed=20)
+    m.update(make_hands([(0.5, 0.5)])[0], 0.0)
+    m.gesture_started("pinch")
+    assert m.update(bad, 0.03) is None
+    assert m.update(make_hands([(0.7, 0.3)])[0], 0.06) == (699, 150)
+    assert be.buttons_down == {"left"}          # one bad frame does not end the drag
+    m.gesture_ended("pinch")
+    m.gesture_started("victory")                # scrolling skips it too
+    for t, hand in ((0.09, make_hands([(0.7, 0.75)])[0]), (0.12, bad), (0.15, make_hands([(0.7, 0.5)])[0])):
+        m.update(hand, t)
+    assert [a for a in be.actions if a[0] == "scroll"] == [("scroll", 0, 5)]   # 0.25 × 20 steps
+
+
 def test_right_click_and_scroll(make_hands):
     m, be = controller(scroll_speed=20)
     m.update(make_hands([(0.5, 0.5)])[0], 0.0)

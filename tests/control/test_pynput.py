@@ -128,6 +128,27 @@ def test_stop_hotkey_stops_control(xvfb, make_hands, mouse_location):
         log.stop()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # pynput's thread
+def test_stop_hotkey_without_record_extension_fails_clearly(xvfb_without_record, monkeypatch):
+    from gesturekit.control import StopHotkey
+
+    monkeypatch.setenv("DISPLAY", xvfb_without_record)
+    result = []
+
+    def make():
+        try:
+            StopHotkey("<ctrl>+<alt>+g", lambda: None)
+        except ControlUnavailableError as e:
+            result.append(e)
+
+    # pynput's listener thread dies there and its wait() blocked for ever (the app never started)
+    t = threading.Thread(target=make, daemon=True)
+    t.start()
+    t.join(15)
+    assert not t.is_alive(), "StopHotkey hangs"
+    assert result and "stop_hotkey" in str(result[0])
+
+
 def test_missing_pynput_names_the_extra(monkeypatch):
     import sys
     monkeypatch.setenv("DISPLAY", ":12345")

@@ -29,6 +29,18 @@ def test_recorder_rejects_bad_rows(tmp_path, make_hand):
             rec.add("fist", np.full((21, 2), np.nan))
         with pytest.raises(ValueError, match="handedness"):
             rec.add("fist", make_hand("fist"), "up")
+        with pytest.raises(ValueError, match="degenerate"):   # would make the file untrainable
+            rec.add("fist", np.zeros((21, 2)))
+
+
+def test_degenerate_row_names_file_and_line(tmp_path, make_hand):
+    path = tmp_path / "s.csv"
+    with SampleRecorder(path) as rec:
+        rec.add("fist", make_hand("fist"))
+    with open(path, "a") as f:
+        f.write("fist,," + ",".join(["5"] * 42) + "\n")
+    with pytest.raises(DataFormatError, match=r"s\.csv:3: keypoints: degenerate"):
+        read_samples(path)
 
 
 def test_malformed_line_names_file_and_line(tmp_path, make_hand):
@@ -62,6 +74,32 @@ def test_interrupted_recording_keeps_earlier_rows(tmp_path, make_hand):
         rec.add("victory", make_hand("victory"), "right")
     assert path.read_bytes().startswith(full)
     assert read_samples(path).labels.tolist() == ["fist", "point", "victory"]
+
+
+def test_recorder_keeps_a_whole_row_without_its_newline(tmp_path, make_hand):
+    path = tmp_path / "s.csv"
+    with SampleRecorder(path) as rec:
+        rec.add("fist", make_hand("fist"))
+        rec.add("point", make_hand("point"))
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))    # e.g. saved by an editor
+    assert read_samples(path).labels.tolist() == ["fist", "point"]
+    with SampleRecorder(path) as rec:
+        rec.add("victory", make_hand("victory"))
+    assert read_samples(path).labels.tolist() == ["fist", "point", "victory"]
+
+
+def test_recorder_leaves_a_foreign_file_untouched(tmp_path):
+    kinivi = tmp_path / "keypoint.csv"
+    kinivi.write_text("0," + ",".join(["0.1"] * 42) + "\n1," + ",".join(["0.2"] * 42))
+    text = tmp_path / "notes.txt"
+    text.write_text("one line, no newline")
+    binary = tmp_path / "model.npz"
+    binary.write_bytes(bytes(range(256)) * 4)
+    for path in (kinivi, text, binary):
+        before = path.read_bytes()
+        with pytest.raises(DataFormatError, match="not a gesturekit sample file"):
+            SampleRecorder(path)
+        assert path.read_bytes() == before
 
 
 def test_missing_and_foreign_files(tmp_path):

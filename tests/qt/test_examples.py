@@ -48,6 +48,24 @@ def test_virtual_mouse_screenshot(qapp, tmp_path, capsys):
     assert green.sum() > 500
 
 
+def test_virtual_mouse_view_of_a_hand_without_pointer_point():
+    from qt_fakes import ScriptedTracker
+
+    from gesturekit.control import ControlConfig, DesktopController, DryRunBackend
+
+    vm = load("virtual_mouse")
+    tracker = ScriptedTracker(1)
+    hands = tracker.hands_at(0)
+    hands[0].keypoints[5] = np.nan      # the index MCP, the default pointer point
+    ctl = DesktopController(ControlConfig(dry_run=True), DryRunBackend(echo=False))
+    ctl.update(hands)
+    # raised in the GUI thread's slot, which aborts a PyQt6 app
+    view = vm.draw_view(tracker.frame_at(0), hands, ctl)
+    assert view.shape == (480, 640, 3)
+    ctl.close()
+    tracker.close()
+
+
 def test_gesture_viewer_records_trains_and_screenshots(qapp, tmp_path, capsys):
     from qt_fakes import ScriptedTracker
 

@@ -37,6 +37,10 @@ def test_video_widget_rejects_bad_frames(qapp):
         w.set_frame(np.zeros((10, 10, 3), np.float32))
     with pytest.raises(ValueError, match="shape"):
         frame_to_qimage(np.zeros((10, 10, 4), np.uint8))
+    # An empty crop: once painted, it divided by zero inside paintEvent, which aborts the process.
+    with pytest.raises(ValueError, match="empty"):
+        w.set_frame(np.zeros((0, 10, 3), np.uint8))
+    w.grab()
     # A non-contiguous view (a crop) is copied, not read with wrong strides.
     big = np.arange(40 * 60 * 3, dtype=np.uint8).reshape(40, 60, 3)
     img = frame_to_qimage(big[5:15, 10:30])
