@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,9 @@ import numpy as np
 from .errors import ModelFileError, missing_extra
 
 META_KEY = "gesturekit"
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+_PACKAGE = Path(__file__).resolve().parent
+# an installed wheel carries the weights as gesturekit/models; a checkout has them beside the package
+MODELS_DIR = _PACKAGE / "models" if (_PACKAGE / "models").is_dir() else _PACKAGE.parent / "models"
 
 
 def default_model(name: str) -> Path:
@@ -99,18 +102,39 @@ def _load_onnx(path: Path, threads: int | None, device: str, spin_wait: bool) ->
     return Runner(path, "onnx", meta, run)
 
 
-def _load_torch(path: Path, device: str, threads: int | None) -> Runner:
+def load_torch_checkpoint(path: str | Path, map_location="cpu") -> dict:
+    """``torch.load(weights_only=True)`` of a checkpoint dict, or one ModelFileError naming ``path``."""
     try:
         import torch
     except ImportError as e:
         raise missing_extra("train", "torch") from e
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: checkpoint file not found")
+    # torch.save writes a zip: anything else (an .onnx, a truncated copy) gets a plain answer, not
+    # torch's long note on weights_only
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a torch checkpoint (truncated, or another kind of file such as an .onnx)")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # a damaged zip, pickle refused by weights_only, …
+        why = str(e).strip().splitlines()[0].split(". ")[0][:200] if str(e).strip() else type(e).__name__
+        raise ModelFileError(f"{path}: cannot load torch checkpoint (corrupt or unsafe): {why}") from None
+    if not isinstance(ckpt, dict):
+        raise ModelFileError(f"{path}: not a gesturekit checkpoint (holds a {type(ckpt).__name__}, expected a dict)")
+    return ckpt
+
+
+def _load_torch(path: Path, device: str, threads: int | None) -> Runner:
+    ckpt = load_torch_checkpoint(path)
+    import torch
+
     from .nn import create_model
 
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # truncated zip, pickle refused by weights_only, …
-        raise ModelFileError(f"{path}: cannot load torch checkpoint (truncated, corrupt or unsafe): {e}") from None
-    if not isinstance(ckpt, dict) or "model" not in ckpt or "meta" not in ckpt:
+    if "model" in ckpt and "arch" in ckpt and "meta" not in ckpt:  # best.pt / last.pt of a run
+        raise ModelFileError(f"{path}: a training checkpoint; export it first "
+                             "(its train command again with --export FILE.pt)")
+    if "model" not in ckpt or "meta" not in ckpt:
         raise ModelFileError(f"{path}: not a gesturekit checkpoint (needs 'model' and 'meta')")
     meta = ckpt["meta"]
     arch = dict(meta["arch"])

@@ -74,11 +74,13 @@ def _eval(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..detector import DetectorOptions, HandDetector, detection_metrics, found_rate
+    from ..errors import DataFormatError
+
     data = Path(args.data)
     opts = {"threads": args.threads}
     if args.model:
         opts["model_path"] = args.model
-    if (data / "images").is_dir() and (data / "labels").is_dir():
+    if _is_yolo_pose(data):
         # YOLO-pose hand photos: is the labelled hand found (box convention: keypoint box + margin)?
         from ..io import read_yolo_pose, seeded_subset
         from ..train.detector_data import keypoint_box
@@ -86,7 +88,7 @@ def _eval(args: argparse.Namespace) -> int:
         samples = seeded_subset(read_yolo_pose(data, num_points=None), args.limit, args.seed)
         det = HandDetector(DetectorOptions(**opts))  # the runtime default threshold
         preds = _detect_all(det, samples)
-        gts = [np.stack([keypoint_box(k) for k in s.keypoints]) for s in samples]
+        gts = [np.stack([keypoint_box(k, vis=v) for k, v in zip(s.keypoints, s.visible)]) for s in samples]
         res = {"found@0.5": round(found_rate(preds, gts), 4), "images": len(samples),
                "boxes": int(sum(len(g) for g in gts))}
     else:
@@ -101,11 +103,26 @@ def _eval(args: argparse.Namespace) -> int:
             keep = set(va if args.split == "val" else tr)
             samples = [s for s in samples if Path(s.image).name in keep]
         samples = seeded_subset(samples, args.limit, args.seed)
+        if not samples:  # metrics of nothing are NaN, which is no answer
+            where = f" in split {args.split!r}" if args.split != "all" else ""
+            raise DataFormatError(f"{data}: no labelled images to score{where}")
         det = HandDetector(DetectorOptions(**opts, score_threshold=args.score_threshold, max_hands=20))
         preds, gts = _detect_all(det, samples), [s.boxes for s in samples]
         res = {**detection_metrics(preds, gts), "images": len(samples), "boxes": int(sum(len(g) for g in gts))}
     print_metrics(res, args.json)
     return 0
+
+
+def _is_yolo_pose(folder: Path) -> bool:
+    """``images/`` + ``labels/`` whose first label line holds points after its box (a plain YOLO box
+    folder, ``class cx cy w h``, is read by ``read_boxes``)."""
+    if not ((folder / "images").is_dir() and (folder / "labels").is_dir()):
+        return False
+    for lbl in sorted((folder / "labels").glob("*.txt")):
+        for line in lbl.read_text().splitlines():
+            if line.split():
+                return len(line.split()) > 5
+    return False
 
 
 def _detect_all(det, samples) -> list:
@@ -116,6 +133,8 @@ def _detect_all(det, samples) -> list:
 
     out = []
     for s in samples:
+        if not Path(s.image).is_file():
+            raise DataFormatError(f"{s.image}: image not found (named by the labels)")
         img = cv2.imread(str(s.image), cv2.IMREAD_COLOR)
         if img is None:
             raise DataFormatError(f"{s.image}: cannot decode image")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 _EXTRA: list = []  # add_eval_subcommand functions registered by other cli modules
 
@@ -18,7 +19,9 @@ def register(fn) -> None:
 def print_metrics(metrics: dict, as_json: bool) -> None:
     """One JSON line (``--json``), else one aligned ``name: value`` line per metric."""
     if as_json:
-        print(json.dumps(metrics), flush=True)
+        # NaN (a metric of no cases) is not JSON: write null, which every parser reads
+        clean = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in metrics.items()}
+        print(json.dumps(clean), flush=True)
         return
     width = max(map(len, metrics), default=0)
     for key, val in metrics.items():

@@ -15,6 +15,7 @@ from xml.etree import ElementTree as ET
 import numpy as np
 
 from ..errors import DataFormatError
+from .coco import _image_base
 from .sample import Sample, finite_floats
 from .yolo_pose import IMAGE_EXTS, image_size
 
@@ -132,15 +133,25 @@ def read_coco_boxes(path: str | Path, image_dir: str | Path | None = None) -> li
     for key in ("images", "annotations"):
         if key not in data:
             raise DataFormatError(f"{path}: COCO file has no '{key}'")
-    image_dir = Path(image_dir) if image_dir else path.parent
-    cats = {c["id"]: c.get("name", str(c["id"])) for c in data.get("categories", [])}
+    # exports put the images beside the JSON or in an images/ folder beside it or its annotations/ folder
+    image_dir = Path(image_dir) if image_dir else _image_base(data["images"], path.parent, None)
+    cats = {c.get("id"): c.get("name", str(c.get("id"))) for c in data.get("categories", []) if isinstance(c, dict)}
     rows, order = {}, []
-    for im in data["images"]:
-        rows[im["id"]] = {"image": image_dir / im["file_name"], "w": im["width"], "h": im["height"],
-                          "boxes": [], "labels": []}
+    for i, im in enumerate(data["images"]):
+        if not isinstance(im, dict) or "id" not in im or not im.get("file_name"):
+            raise DataFormatError(f"{path}: images[{i}] needs 'id' and 'file_name', got {im!r:.80}")
+        file = image_dir / im["file_name"]
+        w, h = im.get("width"), im.get("height")
+        if not w or not h:  # optional in COCO: read them from the image
+            if not file.is_file():
+                raise DataFormatError(f"{path}: images[{i}] has no width/height and {file} is not there to read them")
+            w, h = image_size(file)
+        rows[im["id"]] = {"image": file, "w": w, "h": h, "boxes": [], "labels": []}
         order.append(im["id"])
     for i, a in enumerate(data["annotations"]):
         where = f"{path}: annotations[{i}]"
+        if not isinstance(a, dict):
+            raise DataFormatError(f"{where}: not an object")
         if a.get("image_id") not in rows:
             raise DataFormatError(f"{where}: unknown image_id {a.get('image_id')!r}")
         bb = a.get("bbox")

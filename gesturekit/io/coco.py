@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import DataFormatError
 from ..layouts import KeypointLayout
-from .sample import Sample, boxes_from_keypoints
+from .sample import Sample, boxes_from_keypoints, check_inside
 from .yolo_pose import image_size
 
 
@@ -137,7 +137,7 @@ def _read_coco_dict(d: dict, path: Path, images_dir: Path | None, check_images: 
         cat = cats[a["category_id"]]
         pts = v[:, :2].copy()
         pts[~vis] = pts[vis].mean(0)  # v 0 points are stored at (0, 0): keep them on the hand
-        per_image.setdefault(a["image_id"], []).append((box, pts, vis, str(cat.get("name", "hand"))))
+        per_image.setdefault(a["image_id"], []).append((box, pts, vis, str(cat.get("name", "hand")), where))
     samples = []
     missing = []
     for iid, anns in per_image.items():
@@ -149,6 +149,8 @@ def _read_coco_dict(d: dict, path: Path, images_dir: Path | None, check_images: 
         w, h = im.get("width"), im.get("height")
         if not w or not h:
             w, h = image_size(file)
+        for a in anns:
+            check_inside(a[4], a[1], a[2], w, h)
         samples.append(Sample(file, int(w), int(h), np.array([a[0] for a in anns], np.float32),
                               np.array([a[1] for a in anns], np.float32), np.array([a[2] for a in anns], bool),
                               [a[3] for a in anns]))

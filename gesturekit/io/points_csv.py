@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError
-from .sample import Sample, boxes_from_keypoints
+from .sample import Sample, boxes_from_keypoints, check_inside
 from .yolo_pose import IMAGE_EXTS as _YOLO_EXTS
 from .yolo_pose import image_size
 
@@ -171,6 +171,7 @@ def _read_csv(path: Path) -> list[Sample]:
                     sizes[img] = (int(float(row[w_c])), int(float(row[h_c])))
                 else:
                     sizes[img] = images.size(img)
+            check_inside(where, kp, vis, *sizes[img])
             hands.setdefault(img, []).append((kp, vis))
     except csv.Error as e:
         raise DataFormatError(f"{path}:{reader.line_num}: {e}") from e
@@ -216,9 +217,10 @@ def _read_json_dict(d: object, path: Path) -> list[Sample]:
                     raise DataFormatError(f"{hw} point {i}: NaN or infinite value")
             if not vis.any():
                 raise DataFormatError(f"{hw}: no labelled point")
+            if img not in sizes:
+                sizes[img] = images.size(img)
+            check_inside(hw, kp, vis, *sizes[img])
             hands.setdefault(img, []).append((kp, vis))
-        if img in hands and img not in sizes:
-            sizes[img] = images.size(img)
     if not hands:
         raise DataFormatError(f"{path}: no hands with points")
     return _to_samples(hands, sizes)

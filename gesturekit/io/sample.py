@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataFormatError
+
 
 @dataclass
 class Sample:
@@ -27,8 +29,6 @@ class Sample:
 
 def finite_floats(path, line: int, cells, what: str = "") -> np.ndarray:
     """Numbers of one annotation line, or a DataFormatError naming ``path:line``."""
-    from ..errors import DataFormatError
-
     where = f"{path}:{line}: " + (f"{what}: " if what else "")
     try:
         v = np.array([float(c) for c in cells], np.float64)
@@ -37,6 +37,23 @@ def finite_floats(path, line: int, cells, what: str = "") -> np.ndarray:
     if not np.isfinite(v).all():
         raise DataFormatError(f"{where}NaN or infinite value")
     return v
+
+
+OUTSIDE_MARGIN = 1.0  # labelled points may lie this many image sides beyond the border (MediaPipe's do, a little)
+
+
+def check_inside(where: str, kp: np.ndarray, vis: np.ndarray, width: float = 1.0, height: float = 1.0) -> None:
+    """A DataFormatError naming ``where`` for a labelled point far outside the image: a typo, or
+    coordinates in another unit or image size, which would teach a hand of the wrong size silently."""
+    lo, hi = -OUTSIDE_MARGIN, 1.0 + OUTSIDE_MARGIN
+    rel = np.asarray(kp, np.float64).reshape(-1, 2) / [width, height]
+    bad = np.flatnonzero(np.asarray(vis, bool).reshape(-1) & ((rel < lo) | (rel > hi)).any(1))
+    if len(bad):
+        i = int(bad[0])
+        x, y = np.asarray(kp, np.float64).reshape(-1, 2)[i]
+        image = "0..1 (normalised)" if (width, height) == (1.0, 1.0) else f"the {width:g}×{height:g} image"
+        raise DataFormatError(f"{where}: point {i} ({x:g}, {y:g}) lies far outside {image}; "
+                              "a point that cannot be placed is left unlabelled")
 
 
 def boxes_from_keypoints(kp: np.ndarray, vis: np.ndarray | None = None) -> np.ndarray:

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from ..errors import DataFormatError
-from .sample import Sample, finite_floats
+from .sample import Sample, check_inside, finite_floats
 
 IMAGE_EXTS = (".webp", ".jpg", ".jpeg", ".png", ".bmp")
 
@@ -66,6 +66,7 @@ def read_yolo_pose(root: str | Path, num_points: int | None = 21, limit: int | N
             cx, cy, bw, bh = v[1:5]
             boxes.append([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h])
             p = v[5:].reshape(k, 3)
+            check_inside(f"{lbl}:{ln}", p[:, :2], p[:, 2] > 0)  # still normalised
             kps.append(p[:, :2] * [w, h])
             vis.append(p[:, 2] > 0)
         if not boxes:

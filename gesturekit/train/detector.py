@@ -19,7 +19,7 @@ from .detector_data import (
     keypoint_box,
     read_egohands,
 )
-from .loop import TrainConfig, check_hard_share, fit, pick_device, warm_start
+from .loop import TrainConfig, check_hard_share, fit, pick_device, seed_everything, warm_start
 
 DEFAULT_INPUT = (192, 256)
 
@@ -120,6 +120,9 @@ def train_detector(hands: str | Path, egohands: str | Path | None = None, hands_
     if egohands is not None:
         names, boxes = read_egohands(egohands)
         tr, va = egohands_split(names)
+        if not tr:
+            raise ValueError(f"egohands: {egohands} has {len(names)} frames; {len(va)} are held out for "
+                             "validation, which leaves none to train on")
         ego_train = cache_egohands(egohands, tr, boxes, threads=cfg.threads)
         ego_val = cache_egohands(egohands, va, boxes, threads=cfg.threads)
     hv = None
@@ -127,6 +130,7 @@ def train_detector(hands: str | Path, egohands: str | Path | None = None, hands_
         hv_full = cache_hands26k(hands_val, threads=cfg.threads)
         idx = np.sort(np.random.default_rng(cfg.seed).permutation(len(hv_full["images"]))[:hands_val_limit])
         hv = {"images": hv_full["images"][idx], "keypoints": hv_full["keypoints"][idx]}
+    seed_everything(cfg.seed)  # the weights' initial draw too: a seed repeats a run
     model = create_model(arch, input_size=list(input_size), width=width)
     if init is not None:
         # a keypoint checkpoint lends its backbone; a detector checkpoint lends everything

@@ -35,11 +35,12 @@ TILE_NEG_WEIGHT = 0.3    # negative-loss weight inside a pasted hands26k tile, o
 MAX_OBJECTS = 24
 EGO_VAL_FRAMES = 60
 EGO_SEED = 0
+EGO_SIZE = (360, 640)    # (h, w) every EgoHands-style frame is cached at
 
 
-def keypoint_box(kp: np.ndarray, margin: float = BOX_MARGIN) -> np.ndarray:
-    """The detector's box convention: tight box of the points, grown by ``margin`` × longer side."""
-    b = boxes_from_keypoints(kp[None])[0]
+def keypoint_box(kp: np.ndarray, margin: float = BOX_MARGIN, vis: np.ndarray | None = None) -> np.ndarray:
+    """The detector's box convention: tight box of the (labelled) points, grown by ``margin`` × longer side."""
+    b = boxes_from_keypoints(kp[None], None if vis is None else vis[None])[0]
     m = margin * max(b[2] - b[0], b[3] - b[1])
     return np.array([b[0] - m, b[1] - m, b[2] + m, b[3] + m], np.float32)
 
@@ -48,12 +49,15 @@ def keypoint_box(kp: np.ndarray, margin: float = BOX_MARGIN) -> np.ndarray:
 
 
 def read_egohands(root: str | Path) -> tuple[list[str], dict[str, np.ndarray]]:
-    """Image names (sorted) and their (N, 4) boxes from an EgoHands-style ``boxes.csv``."""
+    """Image names (sorted) and their (N, 4) boxes, in pixels of the frame resized to ``EGO_SIZE``
+    (as :func:`cache_egohands` stores it), from an EgoHands-style ``boxes.csv``."""
     from ..io.boxes import read_boxes
 
     root = Path(root)
     samples = read_boxes(root / "boxes.csv")
-    boxes = {Path(s.image).name: s.boxes for s in samples}
+    # frames are cached at EGO_SIZE whatever their own size: the boxes go along
+    boxes = {Path(s.image).name: s.boxes * np.float32([EGO_SIZE[1] / s.width, EGO_SIZE[0] / s.height] * 2)
+             for s in samples}
     return sorted(boxes), boxes
 
 
@@ -107,9 +111,16 @@ def cache_hands26k(root: str | Path, limit: int | None = None, cache_dir: str | 
     if not (d / "meta.json").exists():
         d.mkdir(parents=True, exist_ok=True)
         _decode_all([s.image for s in samples], (224, 224), d / "images.npy", threads)
-        np.save(d / "keypoints.npy", np.stack([s.keypoints[0] for s in samples]).astype(np.float32))
         (d / "meta.json").write_text(json.dumps({"source": [str(s.image) for s in samples]}))
-    return _open(d)
+    out = _open(d)
+    # the labels are read afresh (the cache keeps pixels): an edited label file counts, and a point
+    # left unlabelled (stored at 0, 0) sits on its hand's labelled centroid, off every box and angle
+    kp = np.stack([s.keypoints[0] for s in samples]).astype(np.float32)
+    for k, v in zip(kp, (s.visible[0] for s in samples)):
+        if v.any():
+            k[~v] = k[v].mean(0)
+    out["keypoints"] = kp
+    return out
 
 
 def cache_egohands(root: str | Path, names: list[str], boxes: dict[str, np.ndarray],
@@ -120,11 +131,11 @@ def cache_egohands(root: str | Path, names: list[str], boxes: dict[str, np.ndarr
     d = Path(cache_dir or default_cache_dir()) / f"det-ego-{h}"
     if not (d / "meta.json").exists():
         d.mkdir(parents=True, exist_ok=True)
-        _decode_all([root / "images" / n for n in names], (360, 640), d / "images.npy", threads)
+        _decode_all([root / "images" / n for n in names], EGO_SIZE, d / "images.npy", threads)
         (d / "meta.json").write_text(json.dumps({"source": names,
                                                  "boxes": [boxes[n].tolist() for n in names]}))
     out = _open(d)
-    out["boxes"] = [np.array(b, np.float32).reshape(-1, 4) for b in out["boxes"]]
+    out["boxes"] = [np.asarray(boxes[n], np.float32).reshape(-1, 4) for n in names]  # afresh, as for hands26k
     return out
 
 

@@ -34,7 +34,7 @@ from ..handedness import (
 )
 from ..nn import create_model
 from .export import export_model
-from .loop import TrainConfig, fit
+from .loop import TrainConfig, fit, seed_everything
 
 EDGE_ON = 0.15  # |chirality| of the teacher's points below which a hand's facing is not learned
 
@@ -171,6 +171,7 @@ def train_handedness(csvs: list[Path], out: Path, val_csvs: list[Path] = (), cfg
     tr = tr[np.abs(d["chir_teacher"][tr]) >= EDGE_ON]
     back = (d["chir_teacher"] > 0) == d["right"]
     train_set = FacingCrops(d["crops"][tr], back[tr], True, cfg.seed)
+    seed_everything(cfg.seed)  # the weights' initial draw too: a seed repeats a run
     model = create_model("facing_cnn", input_size=CROP_SIZE, width=width)
     loss = torch.nn.BCEWithLogitsLoss()
 

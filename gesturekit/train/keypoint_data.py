@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..augment import AugmentOptions, pixel_pipeline
+from ..errors import LayoutMismatchError
 from ..geometry import (
     MIDDLE_MCP,
     WRIST,
@@ -17,6 +18,23 @@ from ..geometry import (
 )
 from ..landmarks import CROP_SCALE  # one constant shared with the tracker
 from ..layouts import HAND_21, KeypointLayout
+
+
+def source_layout(samples: list, layout: KeypointLayout, where: str) -> KeypointLayout:
+    """The layout ``samples`` are labelled in: :data:`HAND_21` for 21-point hands (``layout`` derives
+    its points from them, or is one of 21 points), else ``layout`` itself. Points that fit neither
+    are one LayoutMismatchError naming ``where``."""
+    ks = sorted({s.keypoints.shape[1] for s in samples})
+    if len(ks) != 1:
+        raise LayoutMismatchError(f"{where}: hands with different numbers of points {ks}")
+    k = ks[0]
+    if k == 21 and (layout.num_points == 21 or layout.from_hand21 is not None):
+        return HAND_21
+    if k != layout.num_points:
+        derive = " (and it has no from_hand21 to derive them)" if k == 21 else ""
+        raise LayoutMismatchError(f"{where}: {k} points per hand, but layout {layout.name!r} has "
+                                  f"{layout.num_points}{derive}")
+    return layout
 
 
 class KeypointCrops:
@@ -78,7 +96,9 @@ class KeypointCrops:
         kp = apply_affine(m, self.kps[j])
         vis = self.vis[j].copy()
         if self.derive:
-            kp, vis = self.layout.derive(kp), np.ones(self.layout.num_points, bool)
+            # a derived point is labelled only when every hand point it is made from is
+            uses = self.layout.from_hand21 != 0
+            kp, vis = self.layout.derive(kp), ~(uses & ~vis[None, :]).any(1)
         if flip:
             perm = list(self.layout.flip)
             kp, vis = kp[perm], vis[perm]

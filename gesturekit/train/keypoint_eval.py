@@ -13,7 +13,7 @@ from ..landmarks import run_keypoint_net
 from ..layouts import HAND_21, KeypointLayout
 from ..runtime import Runner, default_model
 from .cache import build_cache
-from .keypoint_data import KeypointCrops
+from .keypoint_data import KeypointCrops, source_layout
 from .metrics import keypoint_metrics
 
 
@@ -29,8 +29,8 @@ def evaluate_keypoint_model(data: str | Path, model: str | Path | None = None, b
     layout = KeypointLayout.from_dict(runner.meta["layout"]) if runner.meta.get("layout") else HAND_21
     samples = read_keypoints(data)
     samples = seeded_subset(samples, limit, seed)
+    src = source_layout(samples, layout, f"{data} (model {runner.path})")
     cache = build_cache(samples)
-    src = HAND_21 if cache["keypoints"].shape[1] == 21 else layout
     ds = KeypointCrops(cache, layout, runner.input_size, None, seed, source_layout=src)
     size = ds.size
     preds, gts, vis, crop_preds, crop_gts = [], [], [], [], []

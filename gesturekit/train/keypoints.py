@@ -8,12 +8,13 @@ import numpy as np
 import torch
 
 from ..augment import AugmentOptions
+from ..errors import LayoutMismatchError
 from ..io import read_keypoints
 from ..layouts import HAND_21, KeypointLayout
 from ..nn import create_model
 from .cache import build_cache
-from .keypoint_data import KeypointCrops
-from .loop import TrainConfig, check_hard_share, fit, pick_device, warm_start
+from .keypoint_data import KeypointCrops, source_layout
+from .loop import TrainConfig, check_hard_share, fit, pick_device, seed_everything, warm_start
 from .losses import keypoint_loss
 from .metrics import keypoint_metrics, label_sides
 
@@ -75,15 +76,20 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
     check_hard_share(hard_share, init, 1.0 - HARD_SKIP)
     cfg = cfg or TrainConfig()
     rng = np.random.default_rng(cfg.seed)
-    train_samples = []
+    train_samples, sources = [], {}
     for path in [data] if isinstance(data, (str, Path)) else list(data):
         part = read_keypoints(path)
         if train_limit and len(part) > train_limit:
             part = [part[i] for i in sorted(rng.permutation(len(part))[:train_limit])]
+        sources[str(path)] = source_layout(part, layout, str(path))
         train_samples += part
-    src_layout = HAND_21 if train_samples[0].keypoints.shape[1] == 21 else layout
-    if src_layout is not layout and layout.from_hand21 is None:
-        layout.check(train_samples[0].keypoints[0], str(data))
+    if len({s.num_points for s in sources.values()}) > 1:  # one cache holds one number of points
+        raise LayoutMismatchError("data: " + ", ".join(f"{p} has {s.num_points}" for p, s in sources.items())
+                                  + " points per hand; train on one number of points at a time")
+    src_layout = next(iter(sources.values()))
+    if val is None and len(train_samples) < 2:
+        raise ValueError(f"data: {len(train_samples)} image, none left to hold out for validation; "
+                         "label more or pass a val folder")
     if val is None:
         order = rng.permutation(len(train_samples))
         n_val = max(1, len(order) // 10)
@@ -91,11 +97,13 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
         train_samples = [train_samples[i] for i in order[n_val:]]
     else:
         val_samples = read_keypoints(val)
+    val_src = src_layout if val is None else source_layout(val_samples, layout, str(val))
     if val_limit and len(val_samples) > val_limit:
         val_samples = [val_samples[i] for i in sorted(rng.permutation(len(val_samples))[:val_limit])]
     train_cache, val_cache = build_cache(train_samples), build_cache(val_samples)
     idx = np.tile(np.arange(len(train_cache["images"])), repeat)
-    val_set = KeypointCrops(val_cache, layout, input_size, None, cfg.seed, source_layout=src_layout)
+    val_set = KeypointCrops(val_cache, layout, input_size, None, cfg.seed, source_layout=val_src)
+    seed_everything(cfg.seed)  # the weights' initial draw too: a seed repeats a run
     model = create_model(arch, num_points=layout.num_points, input_size=input_size)
     model.layout = layout
     if init is not None:

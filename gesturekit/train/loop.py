@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import ModelFileError
+from ..runtime import load_torch_checkpoint
+
 
 @dataclass
 class TrainConfig:
@@ -41,6 +44,13 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def save_atomic(obj: dict, path: Path) -> None:
+    """``torch.save`` through a temporary file: a run killed mid-save leaves the old file whole."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
 
 
 def pick_device(name: str) -> torch.device:
@@ -130,8 +140,13 @@ def fit(model: torch.nn.Module, train_set, loss_fn: Callable, evaluate: Callable
     loader = torch.utils.data.DataLoader(train_set, cfg.batch_size, shuffle=True, drop_last=True,
                                          num_workers=cfg.workers, generator=g, collate_fn=collate,
                                          persistent_workers=False)
+    if len(loader) == 0:
+        raise ValueError(f"{len(train_set)} training samples make no full batch of {cfg.batch_size}: "
+                         "lower the batch size or draw each image more often (repeat)")
     last = out / "last.pt"
-    ckpt = torch.load(last, map_location=device, weights_only=True) if last.exists() else None
+    ckpt = load_torch_checkpoint(last, device) if last.exists() else None
+    if ckpt is not None:
+        _check_resumable(ckpt, last, model, cfg.epochs * len(loader))
     lr = cfg.lr if ckpt is None else ckpt["lr"]
     if lr is None:
         lr, hist = lr_find(model, loader, loss_fn, device, weight_decay=cfg.weight_decay)
@@ -146,11 +161,13 @@ def fit(model: torch.nn.Module, train_set, loss_fn: Callable, evaluate: Callable
         opt.load_state_dict(ckpt["opt"])
         sched.load_state_dict(ckpt["sched"])
         history, start, best = ckpt["history"], ckpt["epoch"] + 1, ckpt["best"]
-        print(f"resumed from {last} at epoch {start}")
+        print(f"resumed from {last} at epoch {start}" if start < cfg.epochs else
+              f"{last}: all {cfg.epochs} epochs already done (use another out folder, or delete it, to train again)")
     for epoch in range(start, cfg.epochs):
         if on_epoch:
             on_epoch(epoch)
         torch.manual_seed(cfg.seed + epoch)
+        g.manual_seed(cfg.seed + epoch)  # the shuffle depends on the epoch alone: a resumed run draws the same
         model.train()
         t0, total, n = time.time(), 0.0, 0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", mininterval=10)
@@ -172,12 +189,24 @@ def fit(model: torch.nn.Module, train_set, loss_fn: Callable, evaluate: Callable
         state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
         if row.get(cfg.monitor, -math.inf) >= best:
             best = row.get(cfg.monitor, -math.inf)
-            torch.save({"model": state, "arch": model.arch, "metrics": row, "config": asdict(cfg)}, out / "best.pt")
-        torch.save({"model": state, "opt": opt.state_dict(), "sched": sched.state_dict(), "epoch": epoch,
-                    "history": history, "best": best, "lr": lr, "arch": model.arch}, last)
+            save_atomic({"model": state, "arch": model.arch, "metrics": row, "config": asdict(cfg)}, out / "best.pt")
+        save_atomic({"model": state, "opt": opt.state_dict(), "sched": sched.state_dict(), "epoch": epoch,
+                     "history": history, "best": best, "lr": lr, "arch": model.arch}, last)
         plot_curves(history, out / "curves.png")
         (out / "history.json").write_text(json.dumps(history, indent=1))
     return history
+
+
+def _check_resumable(ckpt: dict, path: Path, model: torch.nn.Module, total_steps: int) -> None:
+    """A ``last.pt`` of another model or schedule cannot be resumed: say so, naming the file."""
+    hint = "use another out folder, or delete it to start afresh"
+    if "model" not in ckpt or "sched" not in ckpt:
+        raise ModelFileError(f"{path}: not a training checkpoint to resume ({hint})")
+    if ckpt.get("arch") != getattr(model, "arch", None):
+        raise ModelFileError(f"{path}: a run of {ckpt.get('arch')}, not {getattr(model, 'arch', None)} ({hint})")
+    if ckpt["sched"].get("total_steps") != total_steps:
+        raise ModelFileError(f"{path}: a run of {ckpt['sched'].get('total_steps')} steps, this one has {total_steps} "
+                             f"(other epochs, batch size or data; {hint})")
 
 
 def check_hard_share(share: float, init, most: float = 1.0) -> None:
@@ -192,7 +221,7 @@ def check_hard_share(share: float, init, most: float = 1.0) -> None:
 def warm_start(model: torch.nn.Module, checkpoint: str | Path, prefixes: tuple[str, ...] = ("",)) -> int:
     """Copy every tensor of ``checkpoint`` whose name starts with one of ``prefixes`` and whose shape
     matches ``model``'s; returns how many were copied (ValueError when none is)."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state = load_torch_checkpoint(checkpoint)
     state = state.get("model", state)
     if hasattr(model, "adapt_checkpoint"):  # e.g. a coarse head's weights for a finer head
         state = model.adapt_checkpoint(state)

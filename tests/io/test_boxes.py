@@ -137,3 +137,49 @@ def test_voc_broken_xml_and_unknown_formats(tmp_path):
     (tmp_path / "z.txt").write_text("")
     with pytest.raises(DataFormatError, match="unknown box label format"):
         read_boxes(tmp_path / "z.txt")
+
+
+def test_coco_export_with_annotations_folder_and_no_sizes(samples, tmp_path):
+    # CVAT and others: annotations/instances_default.json beside images/, width/height optional
+    write_coco_boxes(samples, tmp_path / "ann.json")
+    d = json.loads((tmp_path / "ann.json").read_text())
+    for im in d["images"]:
+        del im["width"], im["height"]
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "annotations" / "instances_default.json").write_text(json.dumps(d))
+    got = read_boxes(tmp_path / "annotations" / "instances_default.json")
+    _same(samples, got)
+    assert all(Path(s.image).is_file() for s in got)
+    d["images"][1] = {"id": 2}
+    (tmp_path / "bad.json").write_text(json.dumps(d))
+    with pytest.raises(DataFormatError, match=r"bad\.json: images\[1\] needs 'id' and 'file_name'"):
+        read_boxes(tmp_path / "bad.json")
+
+
+def _eval_detector(data, capsys):
+    from gesturekit.cli import main
+
+    rc = main(["eval", "detector", "--data", str(data), "--json", "--threads", "1"])
+    out, err = capsys.readouterr()
+    return rc, (json.loads(out) if rc == 0 else err)
+
+
+def test_eval_detector_reads_a_yolo_box_folder_and_prints_strict_json(samples, tmp_path, capsys):
+    write_yolo_boxes(samples, tmp_path)  # class cx cy w h: a box folder, not YOLO-pose
+    rc, res = _eval_detector(tmp_path, capsys)
+    assert rc == 0 and res["images"] == 2 and res["boxes"] == 3
+    # no labelled box at all: AP is undefined, and JSON has no NaN (null instead)
+    write_voc([Sample(s.image, s.width, s.height) for s in samples], tmp_path / "images")  # XML beside
+    rc, res = _eval_detector(tmp_path / "images", capsys)
+    assert rc == 0 and res["boxes"] == 0 and res["ap50"] is None
+
+
+def test_eval_detector_with_no_images_or_a_missing_one_says_so(samples, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "boxes.csv").write_text("image,width,height,label,xmin,ymin,xmax,ymax\n")
+    rc, err = _eval_detector(tmp_path / "empty", capsys)
+    assert rc == 2 and "no labelled images to score" in err
+    write_egohands_csv(samples, tmp_path / "boxes.csv")
+    (tmp_path / "images" / "im1.jpg").unlink()
+    rc, err = _eval_detector(tmp_path, capsys)
+    assert rc == 2 and "im1.jpg: image not found" in err

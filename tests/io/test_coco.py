@@ -111,3 +111,9 @@ def test_not_coco(tmp_path):
     p.write_text("{broken")
     with pytest.raises(DataFormatError, match=r"x\.json: cannot read COCO JSON"):
         read_coco(p)
+
+
+def test_a_point_far_outside_the_image_names_the_annotation(tmp_path):
+    p = _coco(tmp_path, [2, 3, 2, 80, 9, 2], ann_id=9)
+    with pytest.raises(DataFormatError, match=r"annotation 9: point 1 \(80, 9\) lies far outside the 20×20"):
+        read_coco(p)

@@ -113,3 +113,16 @@ def test_reads_real_mediapipe_csv(shared_data):
     assert len(samples) > 1000
     s = samples[0]
     assert s.keypoints.shape == (1, 21, 2) and (s.width, s.height) == (100, 100)
+
+
+def test_a_point_far_outside_the_image_names_file_line_and_point(photos):
+    # a little outside is fine (MediaPipe's points are); a whole image side beyond is a typo or
+    # coordinates of another image size, which would silently teach a giant hand
+    (photos / "pts.csv").write_text("a.jpg,-5,2,45,34\n")
+    assert len(read_points(photos / "pts.csv")) == 1
+    (photos / "pts.csv").write_text("a.jpg,1,2,3,4\na.jpg,1,2,3000,4\n")
+    with pytest.raises(DataFormatError, match=r"pts\.csv:2: point 1 \(3000, 4\) lies far outside the 40×30 image"):
+        read_points(photos / "pts.csv")
+    (photos / "pts.json").write_text(json.dumps({"b.png": [[1, 2], [3, -200]]}))
+    with pytest.raises(DataFormatError, match=r"image 'b\.png': point 1 \(3, -200\) lies far outside the 50×60"):
+        read_points(photos / "pts.json")

@@ -73,3 +73,10 @@ def test_seeded_subset_is_reproducible_and_ordered():
     assert a == b and a == sorted(a) and len(set(a)) == 10
     assert seeded_subset(items, 10, 4) != a
     assert seeded_subset(items, None) == items and seeded_subset(items, 500) == items
+
+
+def test_pixel_coordinates_in_a_normalised_file_name_file_and_line(tmp_path):
+    root = _folder(tmp_path, ["0 0.5 0.5 0.2 0.2 0.1 0.2 1 0.3 0.4 1 0.5 0.6 1",
+                              "0 0.5 0.5 0.2 0.2 12 8 1 0.3 0.4 1 0.5 0.6 1"])
+    with pytest.raises(DataFormatError, match=r"a\.txt:2: point 0 \(12, 8\) lies far outside 0\.\.1"):
+        read_yolo_pose(root, num_points=3)

@@ -125,3 +125,79 @@ def test_train_detector_checks_hard_share_first(kw, match):
 
     with pytest.raises(ValueError, match=match):
         train_detector("nowhere", **kw)
+
+
+# --- caches and folders of one's own ----------------------------------------------------------
+
+def _pose_folder(root, lines_per_image):
+    import cv2
+
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    for i, line in enumerate(lines_per_image):
+        cv2.imwrite(str(root / "images" / f"h{i}.png"), np.full((224, 224, 3), 90, np.uint8))
+        (root / "labels" / f"h{i}.txt").write_text(line + "\n")
+    return root
+
+
+def _pose_line(kp, vis):
+    pts = " ".join(f"{x / 224:.5f} {y / 224:.5f} {int(v)}" for (x, y), v in zip(kp, vis))
+    return f"0 0.5 0.5 0.5 0.5 {pts}"
+
+
+def test_hands_cache_keeps_unlabelled_points_on_the_hand_and_reads_labels_afresh(tmp_path):
+    from gesturekit.train.detector_data import cache_hands26k
+
+    _, kp = _hand_photo(np.random.default_rng(0))
+    vis = np.ones(21, bool)
+    vis[20] = False
+    stored = kp.copy()
+    stored[20] = 0.0  # how hands26k stores an unlabelled point
+    root = _pose_folder(tmp_path / "hands", [_pose_line(stored, vis), _pose_line(kp, np.ones(21, bool))])
+    c = cache_hands26k(root, cache_dir=tmp_path / "cache", threads=1)
+    # the detector's box of that hand is the box of its labelled points, not one reaching to (0, 0)
+    np.testing.assert_allclose(keypoint_box(c["keypoints"][0]), keypoint_box(kp[:20]), atol=0.01)
+    moved = kp + [20, 0]
+    (root / "labels" / "h1.txt").write_text(_pose_line(moved, np.ones(21, bool)) + "\n")
+    np.testing.assert_allclose(cache_hands26k(root, cache_dir=tmp_path / "cache", threads=1)["keypoints"][1],
+                               moved, atol=0.01)
+
+
+def _ego_folder(root, n, size=(1280, 720)):
+    import cv2
+
+    from gesturekit.io.boxes import EGO_HEADER
+
+    (root / "images").mkdir(parents=True)
+    rows = [",".join(EGO_HEADER)]
+    for i in range(n):
+        cv2.imwrite(str(root / "images" / f"f{i:03d}.jpg"), np.zeros((size[1], size[0], 3), np.uint8))
+        rows.append(f"f{i:03d}.jpg,{size[0]},{size[1]},hand,640,360,800,520")
+    (root / "boxes.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_egohands_frames_of_another_size_keep_their_boxes_on_the_hands(tmp_path):
+    from gesturekit.train.detector_data import EGO_SIZE, cache_egohands, read_egohands
+
+    root = _ego_folder(tmp_path / "ego", 2)
+    names, boxes = read_egohands(root)
+    # a 1280×720 frame is cached at 640×360: its boxes are halved with it
+    np.testing.assert_allclose(boxes[names[0]], [[320, 180, 400, 260]])
+    c = cache_egohands(root, names, boxes, cache_dir=tmp_path / "cache", threads=1)
+    assert c["images"].shape[1:3] == EGO_SIZE
+    np.testing.assert_allclose(c["boxes"][1], [[320, 180, 400, 260]])
+    boxes[names[1]] = boxes[names[1]] + 10  # edited labels are used, not the cached ones
+    c = cache_egohands(root, names, boxes, cache_dir=tmp_path / "cache", threads=1)
+    np.testing.assert_allclose(c["boxes"][1], [[330, 190, 410, 270]])
+
+
+def test_too_few_egohands_frames_to_train_on_is_a_clear_error(tmp_path, monkeypatch):
+    from gesturekit.train import detector_data
+    from gesturekit.train.detector import train_detector
+
+    monkeypatch.setattr(detector_data, "default_cache_dir", lambda: tmp_path / "cache")
+    _, kp = _hand_photo(np.random.default_rng(0))
+    hands = _pose_folder(tmp_path / "hands", [_pose_line(kp, np.ones(21, bool))])
+    with pytest.raises(ValueError, match=r"has 8 frames; 8 are held out for validation"):
+        train_detector(hands, _ego_folder(tmp_path / "ego", 8, (64, 36)))

@@ -117,6 +117,18 @@ def test_derives_12_points_from_21():
                                atol=1e-4)
 
 
+def test_a_point_derived_from_an_unlabelled_hand_point_is_unlabelled():
+    # an unlabelled point has no true position (hands26k stores it at 0, 0): the palm points made
+    # from it would be taught wherever that lands, here just below the wrist, inside the crop
+    kp = _hand21(np.random.default_rng(4), 1)
+    vis = np.ones((1, 21), bool)
+    vis[0, 9] = False  # middle-finger root
+    kp[0, 9] = kp[0, 0] + [0, 30]
+    _, _, w = KeypointCrops(_cache(kp, vis), HAND_12, 64)[0]
+    uses_root = (HAND_12.from_hand21[:, 9] != 0)  # middle_root and palm_1..3 (palm_0 is the wrist)
+    assert (w[uses_root] == 0).all() and (w[~uses_root] == 1).all()
+
+
 def _dot_image(points, values, sigma=2.0):
     yy, xx = np.mgrid[0:CACHE, 0:CACHE] + 0.5
     img = np.zeros((CACHE, CACHE), np.float64)

@@ -40,3 +40,120 @@ def test_hard_share_needs_an_initial_model(tmp_path):
 def test_hard_share_is_checked_before_any_data_is_read(tmp_path, share):
     with pytest.raises(ValueError, match="hard_share: must lie"):
         kpt.train_keypoints(tmp_path / "nowhere", init="x.pt", hard_share=share)
+
+
+# --- the small-data path end to end: layouts, seeds, resume, bad checkpoints -------------------
+
+def _photos(folder, k=3, n=6, seed=0):
+    """``n`` 96×96 photos and one points CSV of ``k`` points each."""
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        cv2.imwrite(str(folder / f"p{i}.png"), rng.integers(0, 255, (96, 96, 3), dtype=np.uint8))
+        pts = rng.uniform(30, 66, (k, 2))
+        rows.append(f"p{i}.png," + ",".join(f"{v:.2f}" for v in pts.reshape(-1)))
+    (folder / "points.csv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def _lr3():
+    from gesturekit.layouts import KeypointLayout
+
+    return KeypointLayout("lr3", ("left", "right", "tip"), ((0, 2), (1, 2)), flip=(1, 0, 2))
+
+
+def _cfg(out, epochs=2):
+    from gesturekit.train.loop import TrainConfig
+
+    return TrainConfig(epochs=epochs, batch_size=4, lr=1e-3, threads=1, workers=0, out=str(out))
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    from gesturekit.train import cache
+
+    monkeypatch.setattr(cache, "default_cache_dir", lambda: tmp_path / "cache")
+
+
+def _weights(path):
+    import torch
+
+    return torch.load(path, weights_only=True)["model"]
+
+
+def _same(a, b):
+    return all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
+
+
+def test_data_and_layout_that_disagree_are_one_error_naming_the_data(tmp_path, cache_dir):
+    from gesturekit.errors import LayoutMismatchError
+    from gesturekit.layouts import HAND_21
+
+    three = _photos(tmp_path / "three")
+    with pytest.raises(LayoutMismatchError, match=r"three: 3 points per hand, but layout 'hand21' has 21"):
+        kpt.train_keypoints(three, layout=HAND_21, input_size=64, cfg=_cfg(tmp_path / "a"))
+    four = _photos(tmp_path / "four", k=4)
+    with pytest.raises(LayoutMismatchError, match=r"four: 4 points per hand, but layout 'lr3' has 3"):
+        kpt.train_keypoints(three, val=four, layout=_lr3(), input_size=64, cfg=_cfg(tmp_path / "b"))
+    with pytest.raises(LayoutMismatchError, match=r"four: 4 points"):
+        kpt.train_keypoints([three, four], layout=_lr3(), input_size=64, cfg=_cfg(tmp_path / "c"))
+
+
+def test_too_little_data_is_a_clear_error(tmp_path, cache_dir):
+    with pytest.raises(ValueError, match="none left to hold out"):
+        kpt.train_keypoints(_photos(tmp_path / "one", n=1), layout=_lr3(), input_size=64, cfg=_cfg(tmp_path / "a"))
+    cfg = _cfg(tmp_path / "b")
+    cfg.batch_size = 64  # 5 training photos drawn once: no full batch
+    with pytest.raises(ValueError, match="no full batch of 64"):
+        kpt.train_keypoints(_photos(tmp_path / "six"), layout=_lr3(), input_size=64, cfg=cfg)
+
+
+def test_a_seed_repeats_a_run_and_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, cache_dir,
+                                                                                    monkeypatch):
+    data = _photos(tmp_path / "data")
+    run = lambda out: kpt.train_keypoints(data, layout=_lr3(), input_size=64, cfg=_cfg(out))  # noqa: E731
+    a, b = _weights(run(tmp_path / "a")), _weights(run(tmp_path / "b"))
+    assert _same(a, b)  # the weights' first draw is seeded too
+
+    fit = kpt.fit
+
+    def killed_in_epoch_2(*args, on_epoch, **kw):
+        def stop(epoch):
+            if epoch == 1:
+                raise KeyboardInterrupt
+            on_epoch(epoch)
+        return fit(*args, on_epoch=stop, **kw)
+
+    monkeypatch.setattr(kpt, "fit", killed_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "c")
+    monkeypatch.setattr(kpt, "fit", fit)
+    assert _same(a, _weights(run(tmp_path / "c")))
+
+
+def test_bad_init_or_last_checkpoint_is_one_error_naming_the_file(tmp_path, cache_dir):
+    from gesturekit.errors import ModelFileError
+
+    data = _photos(tmp_path / "data")
+    train = lambda out, **kw: kpt.train_keypoints(data, layout=_lr3(), input_size=64, cfg=_cfg(out, 1), **kw)  # noqa: E731
+    best = train(tmp_path / "run")
+    (tmp_path / "cut.pt").write_bytes(best.read_bytes()[:3000])
+    (tmp_path / "model.onnx").write_bytes(b"\x08\x07onnx-ish")
+    for bad, why in [("cut.pt", "not a torch checkpoint"), ("model.onnx", "not a torch checkpoint"),
+                     ("gone.pt", "not found")]:
+        with pytest.raises(ModelFileError, match=rf"{bad}: .*{why}"):
+            train(tmp_path / "init", init=tmp_path / bad)
+    # a run folder holding another run's last.pt: resuming it would fail deep in torch
+    with pytest.raises(ModelFileError, match=r"last\.pt: a run of 1 steps, this one has 2"):
+        kpt.train_keypoints(data, layout=_lr3(), input_size=64, cfg=_cfg(tmp_path / "run", 2))
+    from gesturekit.runtime import Runner
+
+    with pytest.raises(ModelFileError, match=r"best\.pt: a training checkpoint; export it first"):
+        Runner.load(best)  # eval --model runs/.../best.pt
+    last = tmp_path / "run" / "last.pt"
+    last.write_bytes(last.read_bytes()[:3000])  # killed while writing (before saves were atomic)
+    with pytest.raises(ModelFileError, match=r"last\.pt: not a torch checkpoint"):
+        train(tmp_path / "run")
