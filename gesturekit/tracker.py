@@ -98,6 +98,7 @@ class TrackerOptions:
     static_refine: bool = True              # static mode: second pass on an upright keypoint crop
     flip_test: bool = False                 # also read mirrored crops: more accurate, 2× regressor time
     gestures: bool = True                   # fill hand.gesture when gesturekit.gestures is present
+    dynamic_gestures: bool = True           # video: swipes and circles of the index tip → hand.motion, events
     lost_id_ttl_ms: float = 500.0           # a hand found again this soon near a lost one gets its id
 
     def __post_init__(self) -> None:
@@ -166,7 +167,7 @@ class HandTracker:
     """
 
     def __init__(self, options: TrackerOptions | None = None, detector=None, regressor=None,
-                 handedness=None, recognizer=None, presence=None):
+                 handedness=None, recognizer=None, presence=None, motion=None):
         self.options = options or TrackerOptions()
         if not isinstance(self.options, TrackerOptions):
             raise TypeError(f"options: expected TrackerOptions, got {type(self.options).__name__}")
@@ -188,6 +189,9 @@ class HandTracker:
         self.handedness = handedness if handedness is not None else self._default_handedness()
         self.presence = presence if presence is not None else self._default_presence()
         self.recognizer = recognizer if recognizer is not None else self._default_recognizer()
+        # any object with .update(track_id, timestamp_ms, keypoints, image_size) -> result with
+        # .name / .score, or None (DynamicGestureRecognizer)
+        self.motion = motion if motion is not None else self._default_motion()
         self._lock = threading.RLock()
         self._bus = None
         self._debouncer = None
@@ -238,9 +242,23 @@ class HandTracker:
             log.warning("gestures off: %s", e)
             return None
 
+    def _default_motion(self):
+        if not (self.options.gestures and self.options.dynamic_gestures) or not self._is_hand21:
+            return None
+        try:
+            from .gestures import DynamicGestureRecognizer, DynamicOptions
+        except ImportError:
+            return None
+        # the palm (middle-finger knuckle), not the index tip: a finger that curls or straightens
+        # moves its tip by a hand size (on the clips: a swipe_up from the volctl index rising,
+        # circles from lujun's changing poses; none with the palm)
+        return DynamicGestureRecognizer(DynamicOptions(point=9))
+
     def reset(self) -> None:
-        """Forget every track and the last timestamp (start of a new video)."""
+        """Forget every track and the last timestamp (start of a new video); gestures still
+        active end, and hands still in view are lost, as events."""
         with getattr(self, "_lock", threading.RLock()):
+            self._end_events()
             self._tracks: list[_Track] = []
             self._lost: list[tuple[_Track, float]] = []
             self._next_id = 0
@@ -252,6 +270,8 @@ class HandTracker:
             self._idle_frame = ClutterMemory(self.options.clutter_every)
             if self._debouncer is not None:
                 self._debouncer.reset()
+            if self.motion is not None and callable(getattr(self.motion, "reset", None)):
+                self.motion.reset()
 
     # -- the loop --------------------------------------------------------------------------------
     def process(self, frame: np.ndarray, timestamp_ms: float | None = None) -> Hands:
@@ -475,8 +495,17 @@ class HandTracker:
                 hand.gesture, hand.gesture_score = t.gesture
             else:
                 t.gesture = (hand.gesture, hand.gesture_score)
+                self._read_motion(hand, ts)
             hands.append(hand)
         return hands
+
+    def _read_motion(self, hand: Hand, ts: float) -> None:
+        """``hand.motion``: a swipe or circle its index tip completed on this frame."""
+        if self.motion is None or not np.isfinite(hand.keypoints).all():
+            return
+        res = self.motion.update(hand.track_id, ts, hand.keypoints, hand.image_size)
+        if res is not None:
+            hand.motion, hand.motion_score = res.name, float(res.score)
 
     def _adopt(self, kp: np.ndarray, conf: np.ndarray, score: float, ts: float) -> None:
         """A new hand read this frame: it replaces the coasting track it overlaps (keeping that id
@@ -553,18 +582,35 @@ class HandTracker:
 
     @property
     def events(self):
-        """The tracker's :class:`gesturekit.events.EventBus` (created on first use)."""
+        """The tracker's :class:`gesturekit.events.EventBus` (created on first use); it knows
+        the built-in gesture names and those of the tracker's recognizer (a custom model's)."""
         if self._bus is None:
             from .events import Debouncer, EventBus
+            from .gestures import ALL_GESTURES
 
-            self._bus, self._debouncer = EventBus(), Debouncer()
+            names = ALL_GESTURES + tuple(getattr(self.recognizer, "labels", ()))
+            self._bus, self._debouncer = EventBus(gestures=names), Debouncer()
         return self._bus
 
     def _emit(self, result: Hands) -> None:
         if self._bus is None:
             return
+        from .events import GestureEvent
+
         obs = [(h.track_id, h.handedness, h.gesture, h.gesture_score, h.keypoints) for h in result]
-        self._bus.publish(self._debouncer.update(result.timestamp_ms, obs))
+        events = self._debouncer.update(result.timestamp_ms, obs)
+        # a motion is an instant: its started and ended come together (so a button bound to it
+        # is pressed and released, never left down)
+        for h in result:
+            if h.motion is not None:
+                events += [GestureEvent(kind, h.motion, h.track_id, h.handedness, result.timestamp_ms,
+                                        0.0, h.motion_score, h.keypoints) for kind in ("started", "ended")]
+        self._bus.publish(events)
+
+    def _end_events(self) -> None:
+        """End the active gestures and lose the hands in view, as events (end of a stream)."""
+        if self._bus is not None and self._debouncer is not None and self._last_ms is not None:
+            self._bus.publish(self._debouncer.flush(self._last_ms))
 
     # -- sources -------------------------------------------------------------------------------------
     def stream(self, source) -> Iterator[tuple[np.ndarray, Hands]]:
@@ -579,6 +625,8 @@ class HandTracker:
                 yield frame, self.process(frame, ts)
         finally:
             src.close()
+            with self._lock:
+                self._end_events()   # the last gesture's ended and the hands' lost still come
 
     def start_live(self, source, callback: Callable[[np.ndarray, Hands], None],
                    realtime: bool | None = None) -> None:
@@ -644,11 +692,7 @@ class HandTracker:
         """Stop live processing and the event bus. Never blocks for more than a few seconds."""
         self.stop()
         if self._bus is not None:
-            if self._debouncer is not None and self._last_ms is not None:
-                try:
-                    self._bus.publish(self._debouncer.flush(self._last_ms))
-                except ValueError:
-                    pass
+            self._end_events()
             self._bus.close(timeout=2.0)
             self._bus = None
 

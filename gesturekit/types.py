@@ -35,6 +35,8 @@ class Hand:
     track_id: int | None = None
     gesture: str | None = None
     gesture_score: float = 0.0
+    motion: str | None = None             # video: a swipe or circle completed on this frame
+    motion_score: float = 0.0
     layout: KeypointLayout = field(default=HAND_21, repr=False)
 
     @property
@@ -54,6 +56,8 @@ class Hand:
             "track_id": self.track_id,
             "gesture": self.gesture,
             "gesture_score": round(float(self.gesture_score), 3),
+            "motion": self.motion,
+            "motion_score": round(float(self.motion_score), 3),
         }
 
 

@@ -536,6 +536,45 @@ def test_events_are_published_through_on():
     assert kinds[0] == "hand_appeared" and kinds[-1] == "hand_lost"
 
 
+def test_a_swipe_is_reported_on_the_hand_and_as_an_instant_event():
+    tr, det, reg = make_tracker(max_hands=1)
+    got = []
+    tr.on("swipe_right", got.append)
+    frame, motions = np.zeros((240, 480, 3), np.uint8), []
+    for i in range(14):                                # one stroke, then the hand rests
+        set_truth(det, reg, [hand_at(60 + 25 * min(i, 7), 120)])
+        motions += [h.motion for h in tr.process(frame, 33.0 * i) if h.motion]
+    tr.events.wait_idle(2.0)
+    tr.close()
+    assert motions == ["swipe_right"]
+    assert [(e.kind, e.duration_ms) for e in got] == [("started", 0.0), ("ended", 0.0)]
+    still, _, _ = make_tracker(max_hands=1, dynamic_gestures=False)
+    assert still.motion is None
+
+
+class _Flat:
+    labels = ["flat", "none"]
+
+    def recognize(self, kp, handedness):
+        return type("R", (), {"name": "flat", "score": 0.9})()
+
+
+def test_a_stream_that_ends_ends_its_gestures_and_loses_its_hands():
+    # also: a custom recognizer's names can be subscribed to
+    det, reg = FakeDetector(), FakeRegressor()
+    tr = HandTracker(TrackerOptions(presence_model=""), detector=det, regressor=reg, recognizer=_Flat())
+    got = []
+    tr.on("flat", lambda e: got.append((e.kind, e.gesture)))
+    tr.on(None, lambda e: got.append((e.kind, e.gesture)) if e.gesture is None else None)
+    set_truth(det, reg, [hand_at(40, 40)])
+    for _ in tr.stream(ArraySource([np.zeros((80, 80, 3), np.uint8)] * 6)):
+        pass
+    tr.events.wait_idle(2.0)
+    assert got[0] == ("hand_appeared", None) and ("started", "flat") in got
+    assert got[-2:] == [("ended", "flat"), ("hand_lost", None)]
+    tr.close()
+
+
 # --- soak -----------------------------------------------------------------------------------------
 
 @pytest.mark.slow  # ~35 s alone on 2 cores; over 60 s when the machine is shared

@@ -79,6 +79,7 @@ class HandFeatures:
     thumb_dir: np.ndarray   # (2,) unit vector thumb MCP → tip in image coordinates (y down)
     thumb_index_gap: float  # thumb tip to index PIP / hand size (thumb tucked alongside)
     size: float             # hand size in pixels
+    fold: np.ndarray        # (5,) |tip - its finger's root joint (thumb: MCP)| / hand size; a fist folds it to ~0.2
 
 
 def hand_features(keypoints) -> HandFeatures:
@@ -114,7 +115,9 @@ def hand_features(keypoints) -> HandFeatures:
     n = np.linalg.norm(tv)
     thumb_dir = tv / n if n > 1e-9 else np.zeros(2)
     gap = float(np.linalg.norm(kp[THUMB[3]] - kp[INDEX[1]]) / size)
-    return HandFeatures(ext, bend, reach, tip_dist, spread, thumb_dir, gap, size)
+    roots = [THUMB[1]] + [f[0] for f in FINGERS[1:]]
+    fold = np.linalg.norm(tips - kp[roots], axis=1) / size
+    return HandFeatures(ext, bend, reach, tip_dist, spread, thumb_dir, gap, size, fold)
 
 
 # --- MLP input ---------------------------------------------------------------------------

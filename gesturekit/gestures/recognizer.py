@@ -21,7 +21,7 @@ from ..runtime import default_model
 from .dynamic import MotionRules
 from .features import check_keypoints, hand_features, hand_size
 from .mlp import GestureMLP
-from .rules import RuleClassifier
+from .rules import BUILTIN_RULES, RuleClassifier
 
 # shipped in models/ (found through runtime.default_model: GESTUREKIT_MODELS overrides the folder)
 # Trained on our own keypoint model's points (what the tracker feeds it); gesture_mlp.npz is the
@@ -48,8 +48,11 @@ class GestureOptions:
     mode: "mlp" (the trained classifier; its thumbs_up / thumbs_down is settled by the
       thumb's direction in the image, since the MLP sees a rotated hand), "rules"
       (finger-state rules, no model file)
-      or "both" (the MLP's answer when it is confident and not "none", else the rules';
-      the rules add ``pinch`` and ``i_love_you``, which the built-in MLP lacks).
+      or "both" (the MLP's answer when it is confident and not "none", else the rules').
+    rule_gestures: in "mlp" and "both" modes, rule gestures that win over the MLP when their
+      rule fires (score >= ``rules_min_score``), for poses the MLP has no class for: the built-in
+      MLP learned HaGRID's classes, which have no ``pinch``, the virtual mouse's click. Names the
+      MLP knows are left to it.
     model_path: a user MLP (.npz with its .json beside it); None = built-in.
     min_score: MLP softmax probability below which the answer is "none".
     rules_min_score: rule score below which the rules answer "none".
@@ -59,6 +62,7 @@ class GestureOptions:
     model_path: str | Path | None = None
     min_score: float = 0.5
     rules_min_score: float = 0.5
+    rule_gestures: tuple[str, ...] = ("pinch",)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -67,6 +71,11 @@ class GestureOptions:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
                 raise ValueError(f"{name}: {v!r} must be in [0, 1]")
+        self.rule_gestures = tuple(self.rule_gestures)
+        known = [r.name for r in BUILTIN_RULES]
+        unknown = [n for n in self.rule_gestures if n not in known]
+        if unknown:
+            raise ValueError(f"rule_gestures: {unknown} are not rules; known: {', '.join(known)}")
         if self.model_path is not None:
             self.model_path = Path(self.model_path)
             if self.model_path.suffix != ".npz":
@@ -104,16 +113,18 @@ class GestureRecognizer:
         self.options = options or GestureOptions()
         self.rules = RuleClassifier(min_score=self.options.rules_min_score)
         self.mlp: GestureMLP | None = None
+        self._rule_only: tuple[str, ...] = ()   # rule gestures the MLP has no class for
         if self.options.mode in ("mlp", "both"):
             self.mlp = GestureMLP.load(self.options.model_path or default_model(BUILTIN_MODEL))
             if self.mlp.input != "static":
                 raise ValueError(f"model_path: {self.options.model_path} is a {self.mlp.input!r} "
                                  "model, not a static-gesture model")
+            self._rule_only = tuple(n for n in self.options.rule_gestures if n not in self.mlp.labels)
 
     @property
     def labels(self) -> list[str]:
         """Every name :meth:`recognize` can return."""
-        names = list(self.mlp.labels) if self.mlp is not None else []
+        names = (list(self.mlp.labels) + list(self._rule_only)) if self.mlp is not None else []
         if self.options.mode != "mlp":
             names += self.rules.labels
         return list(dict.fromkeys(names + ["none"]))
@@ -125,6 +136,11 @@ class GestureRecognizer:
         mode = self.options.mode
         if mode == "rules":
             return GestureResult(*self.rules.classify(kp), "rules")
+        rules = self.rules.scores(kp) if self._rule_only or mode == "both" else {}
+        if self._rule_only:
+            name, score = self.rules.pick({n: rules[n] for n in self._rule_only})
+            if name != "none":
+                return GestureResult(name, score, "rules")
         p = self.mlp.predict_proba(kp[None], [hand])[0]
         k = int(p.argmax())
         name, score = self.mlp.labels[k], float(p[k])
@@ -134,7 +150,7 @@ class GestureRecognizer:
             name = _thumb_by_image_up(kp, name)
         if mode == "mlp" or name != "none":
             return GestureResult(name, score, "mlp")
-        r_name, r_score = self.rules.classify(kp)
+        r_name, r_score = self.rules.pick(rules)
         if r_name != "none":
             return GestureResult(r_name, r_score, "rules")
         return GestureResult("none", score, "mlp")
@@ -189,6 +205,11 @@ class DynamicGestureRecognizer:
     def forget(self, track_id: int) -> None:
         self._hist.pop(track_id, None)
         self._last.pop(track_id, None)
+
+    def reset(self) -> None:
+        """Forget every track (a new video)."""
+        self._hist.clear()
+        self._last.clear()
 
     def update(self, track_id: int, timestamp_ms: float, keypoints,
                image_size: tuple[int, int] | None = None) -> GestureResult | None:

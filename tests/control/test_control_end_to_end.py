@@ -170,3 +170,32 @@ def test_real_clip_pointer_follows_hand(xvfb, mouse_location, clip, tmp_path):
     # no button left down; every press had its release
     assert not held_at_end
     assert presses == releases, (presses, releases)
+
+
+PINCH_CLIP = DATA / "videos" / "huytung_volctl.mp4"   # the thumb and index tips meet three times
+
+
+def test_real_pinches_press_and_release_the_real_button(xvfb, clip):
+    """The default click gesture, pinch, read by the shipped tracker on a real clip."""
+    from gesturekit import HandTracker
+    from gesturekit.control import ControlConfig, DesktopController, PynputBackend
+    from gesturekit.control.config import MouseConfig, SafetyConfig
+    from gesturekit.tracker import TrackerOptions
+
+    if not PINCH_CLIP.exists():
+        pytest.skip(f"{PINCH_CLIP} not found (shared data absent)")
+    cfg = ControlConfig(mouse=MouseConfig(region=(0.0, 0.0, 1.0, 1.0)), safety=SafetyConfig(stop_hotkey=None),
+                        mirrored=True)
+    backend = LoggingBackend(PynputBackend())
+    with HandTracker(TrackerOptions(threads=1, max_hands=1)) as tracker, \
+            DesktopController(cfg, backend, hotkey=False) as ctl:
+        events = []
+        tracker.on("pinch", lambda e: events.append((e.kind, round(e.timestamp_ms))), phase=None)
+        n = ctl.run(tracker, str(PINCH_CLIP))
+        tracker.events.wait_idle()
+        held_at_end = set(ctl.mouse.pressed)
+    presses, releases = backend.count("press", "left"), backend.count("release", "left")
+    print(f"{PINCH_CLIP.name}: {n} frames, pinch events {[e for e in events if e[0] != 'held']}, "
+          f"left presses {presses} releases {releases}")
+    assert presses >= 2 and presses == releases and not held_at_end
+    assert [k for k, _ in events if k != "held"][:2] == ["started", "ended"]

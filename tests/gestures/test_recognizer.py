@@ -46,6 +46,26 @@ def test_both_falls_back_to_rules(make_hand):
     assert "pinch" in rec.labels and "mute" in rec.labels
 
 
+def test_pinch_wins_over_the_mlp_by_default_and_only_where_its_rule_fires(make_hand):
+    # the virtual mouse clicks on "pinch", which the built-in MLP (HaGRID's classes) cannot say
+    rec = GestureRecognizer()
+    r = rec.recognize(make_hand("pinch"), "right")
+    assert (r.name, r.source) == ("pinch", "rules") and "pinch" in rec.labels
+    for pose in ("fist", "ok", "point"):
+        assert rec.recognize(make_hand(pose), "right").name != "pinch", pose
+    plain = GestureRecognizer(GestureOptions(rule_gestures=()))
+    assert plain.recognize(make_hand("pinch"), "right").source == "mlp" and "pinch" not in plain.labels
+    with pytest.raises(ValueError, match="rule_gestures"):
+        GestureOptions(rule_gestures=("pinchh",))
+
+
+def test_a_fist_with_the_thumb_over_the_index_is_not_a_pinch(make_hand):
+    # the index tip folded onto its knuckle and the thumb tip beside it: close tips, no pinch
+    kp = make_hand("fist")
+    kp[4] = kp[8] + (kp[8] - kp[5]) * 0.3
+    assert GestureRecognizer(GestureOptions(mode="rules")).rules.scores(kp)["pinch"] < 0.5
+
+
 def test_bad_input_raises(make_hand):
     rec = GestureRecognizer(GestureOptions(mode="rules"))
     kp = make_hand("fist")
