@@ -43,7 +43,7 @@ def main() -> int:
     det = HandDetector(DetectorOptions(**opts))
     label, best, score, overlap = [], [], [], []
     for s in samples:
-        g = keypoint_box(s.keypoints[0])
+        g = keypoint_box(s.keypoints[0], vis=s.visible[0])   # unlabelled points (at 0, 0) left out
         img = cv2.imread(str(s.image))
         if img is None:
             raise SystemExit(f"{s.image}: cannot read or decode the image")

@@ -62,13 +62,13 @@ def main() -> int:
     from gesturekit.detector import DetectorOptions, HandDetector, detection_metrics, found_rate
     from gesturekit.io import read_yolo_pose, seeded_subset
     from gesturekit.io.boxes import read_boxes
-    from gesturekit.train.detector_data import egohands_split, keypoint_box
+    from gesturekit.train.detector_data import frame_split, keypoint_box
 
     photos = seeded_subset(read_yolo_pose(Path(a.hands), num_points=None), a.limit, 0)
     imgs = [cv2.imread(str(s.image)) for s in photos]
-    labels = [np.stack([keypoint_box(k) for k in s.keypoints]) for s in photos]
+    labels = [np.stack([keypoint_box(k, vis=v) for k, v in zip(s.keypoints, s.visible)]) for s in photos]
     ego = read_boxes(Path(a.egohands))
-    val = set(egohands_split([Path(s.image).name for s in ego])[1])
+    val = set(frame_split([Path(s.image).name for s in ego])[1])
     ego = [s for s in ego if Path(s.image).name in val]
     ego_imgs = [cv2.imread(str(s.image)) for s in ego]
 

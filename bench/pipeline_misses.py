@@ -52,11 +52,11 @@ def main() -> int:
         hands = tracker.process(img)
         dets, kp, conf = tracker.candidates(img)
         p = tracker._presence(kp, conf, [d[1] for d in dets])[0] if len(kp) else []
-        for gt_kp, label in zip(s.keypoints, boxes_from_keypoints(s.keypoints, s.visible)):
+        for gt_kp, vis, label in zip(s.keypoints, s.visible, boxes_from_keypoints(s.keypoints, s.visible)):
             if any(iou(h.box, label) >= 0.5 for h in hands):
                 counts["found"] += 1
                 continue
-            det_label = keypoint_box(gt_kp)
+            det_label = keypoint_box(gt_kp, vis=vis)
             on_hand = [i for i, d in enumerate(dets) if iou(d[0], det_label) >= 0.5]
             read = [i for i in range(len(kp)) if iou(box_of(kp[i]), label) >= 0.5]
             if not on_hand:

@@ -133,15 +133,15 @@ def collect(tracker, hand_photos: list, hand_free: list[np.ndarray],
 
 
 def hand_free_frames(egohands: str | Path, split: str, augment: bool = False) -> list[np.ndarray]:
-    """EgoHands frames of ``split`` ("train" or "val", :func:`~gesturekit.train.detector_data.egohands_split`)
+    """EgoHands frames of ``split`` ("train" or "val", :func:`~gesturekit.train.detector_data.frame_split`)
     with every labelled hand painted out, at 640×360; ``augment`` adds mirrored and zoomed copies."""
     from .io.boxes import read_boxes
-    from .train.detector_data import egohands_split
+    from .train.detector_data import frame_split
 
     if split not in ("train", "val"):
         raise ValueError(f"split: {split!r} is not 'train' or 'val'")
     samples = read_boxes(Path(egohands))
-    tr, va = egohands_split([Path(s.image).name for s in samples])
+    tr, va = frame_split([Path(s.image).name for s in samples])
     keep = set(tr if split == "train" else va)
     out = []
     for s in samples:

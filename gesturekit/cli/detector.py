@@ -10,9 +10,15 @@ from .eval import print_metrics
 
 def add_train_subcommand(what) -> None:
     """Add ``detector`` to the ``train`` sub-parsers ``what``."""
-    d = what.add_parser("detector", help="train the hand detector on synthetic scenes (hands26k + EgoHands)")
-    d.add_argument("--hands", required=True, help="YOLO-pose folder of hand photos (hands26k/train)")
-    d.add_argument("--egohands", help="EgoHands folder (images/ + boxes.csv); its fixed 60-frame val split is held out")
+    d = what.add_parser("detector", help="train the hand detector on synthetic scenes (hand photos and/or "
+                                         "box-labelled frames)")
+    d.add_argument("--hands", help="YOLO-pose folder of hand photos pasted into the scenes (hands26k/train); "
+                                   "optional with --data")
+    d.add_argument("--data", "--egohands", dest="data", metavar="PATH",
+                   help="box-labelled frames, used as scene backgrounds with their boxes: an EgoHands folder "
+                        "(images/ + boxes.csv), a YOLO folder (images/ + labels/), Pascal VOC XML, a COCO .json "
+                        "or an Open Images .csv ('Human hand' rows); 20%% of the frames, at most 60 (EgoHands: "
+                        "the fixed 60), are held out and scored (AP50) each epoch")
     d.add_argument("--hands-val", help="YOLO-pose folder scored with found@0.5 each epoch (hands26k/val)")
     d.add_argument("--hands-val-limit", type=int, default=300)
     d.add_argument("--epochs", type=int, default=20)
@@ -43,7 +49,7 @@ def _train(args: argparse.Namespace) -> int:
 
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                       threads=args.threads, workers=args.workers, out=args.out, device=args.device, monitor="score")
-    best = train_detector(args.hands, args.egohands, args.hands_val, cfg, args.scenes, tuple(args.canvas),
+    best = train_detector(args.hands, args.data, args.hands_val, cfg, args.scenes, tuple(args.canvas),
                           tuple(args.input_size), args.hands_val_limit, args.width, args.init,
                           args.arch, args.hard_share)
     print(f"best checkpoint: {best}")
@@ -60,7 +66,8 @@ def add_eval_subcommand(what) -> None:
                    help="EgoHands-style folder (images/ + boxes.csv), any read_boxes format, or a YOLO-pose folder")
     e.add_argument("--model", help="detector .onnx or .pt (default: the shipped models/detector.onnx)")
     e.add_argument("--split", choices=["all", "val", "train"], default="all",
-                   help="with an EgoHands folder: the fixed 60-frame val split, or the other frames")
+                   help="with box labels: the frames `train detector --data` holds out (EgoHands: the fixed 60), "
+                        "or the other frames")
     e.add_argument("--limit", type=int, help="score a seeded subset of this many images")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--threads", type=int, default=2)
@@ -97,9 +104,9 @@ def _eval(args: argparse.Namespace) -> int:
 
         samples = read_boxes(data)
         if args.split != "all":
-            from ..train.detector_data import egohands_split
+            from ..train.detector_data import frame_split
 
-            tr, va = egohands_split([Path(s.image).name for s in samples])
+            tr, va = frame_split([Path(s.image).name for s in samples])
             keep = set(va if args.split == "val" else tr)
             samples = [s for s in samples if Path(s.image).name in keep]
         samples = seeded_subset(samples, args.limit, args.seed)

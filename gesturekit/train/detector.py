@@ -1,4 +1,4 @@
-"""Train, score and export the hand detector on synthetic scenes (hands26k + EgoHands)."""
+"""Train, score and export the hand detector on synthetic scenes (hand photos and/or box-labelled frames)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from ..nn import create_model
 from .detector_data import (
     BOX_MARGIN,
     DetectionScenes,
-    cache_egohands,
+    cache_frames,
     cache_hands26k,
-    egohands_split,
     keypoint_box,
-    read_egohands,
+    read_frames,
+    split_frames,
 )
 from .loop import TrainConfig, check_hard_share, fit, pick_device, seed_everything, warm_start
 
@@ -76,7 +76,9 @@ def predict_frames(model, frames: list[np.ndarray], input_size=DEFAULT_INPUT, sc
 
 
 def evaluate_detector(model, ego_val: dict | None, hands_val: dict | None, input_size=DEFAULT_INPUT) -> dict:
-    """AP on the EgoHands val frames and found@0.5 on hands26k val photos; ``score`` averages the two."""
+    """AP on the held-out box-labelled frames and found@0.5 on hand photos; ``score`` averages the two
+    (whichever are given). With neither, or no box to score, there is no ``score`` and the loop's
+    ``best.pt`` follows the last epoch."""
     m = {}
     if ego_val is not None:
         preds = predict_frames(model, list(ego_val["images"]), input_size)
@@ -85,7 +87,9 @@ def evaluate_detector(model, ego_val: dict | None, hands_val: dict | None, input
         preds = predict_frames(model, list(hands_val["images"]), input_size, score_threshold=0.3, max_hands=4)
         gts = [keypoint_box(k)[None] for k in hands_val["keypoints"]]
         m["found@0.5"] = round(found_rate(preds, gts), 4)
-    m["score"] = round(float(np.mean([m[k] for k in ("ap50", "found@0.5") if k in m])), 4)
+    parts = [m[k] for k in ("ap50", "found@0.5") if k in m and np.isfinite(m[k])]  # AP of no box is NaN
+    if parts:
+        m["score"] = round(float(np.mean(parts)), 4)
     return m
 
 
@@ -102,29 +106,36 @@ def missed_photos(model, hands: dict, input_size=DEFAULT_INPUT, score_threshold:
     return np.flatnonzero(~found)
 
 
-def train_detector(hands: str | Path, egohands: str | Path | None = None, hands_val: str | Path | None = None,
+def train_detector(hands: str | Path | None = None, data: str | Path | None = None,
+                   hands_val: str | Path | None = None,
                    cfg: TrainConfig | None = None, scenes_per_epoch: int = 4000, canvas=(160, 192),
                    input_size=DEFAULT_INPUT, hands_val_limit: int = 300, width: int = 48,
                    init: str | Path | None = None, arch: str = "handdet_s4", hard_share: float = 0.0) -> Path:
     """Train ``handdet_s4`` on synthetic scenes; returns the best checkpoint (by ``score``).
 
+    ``hands`` is a YOLO-pose folder of hand photos (hands26k) pasted into the scenes; ``data`` holds
+    box-labelled frames in any format :func:`~gesturekit.io.boxes.read_boxes` reads, used as scene
+    backgrounds with their boxes, :func:`~.detector_data.frame_split`'s share held out and scored
+    (AP50) each epoch. Either or both; with ``data`` alone, scenes are its frames alone.
     ``init`` warm-starts from another run's checkpoint; with ``arch="handdet_kp"`` a keypoint
     checkpoint (``kpnet_*``) gives the backbone, which already knows hands. ``hard_share`` > 0
     (with a detector ``init``) draws that share of the scenes' hand photos from those the initial
     model misses (:func:`missed_photos`).
     """
     check_hard_share(hard_share, init)
+    if hands is None and data is None:
+        raise ValueError("train detector: nothing to train on; give --hands (YOLO-pose hand photos), "
+                         "--data (box-labelled frames: EgoHands, YOLO, VOC, COCO or Open Images), or both")
+    if hard_share and hands is None:
+        raise ValueError("hard_share: draws from the hand photos, so it needs --hands")
     cfg = cfg or TrainConfig(monitor="score", out="runs/det")
-    hands_c = cache_hands26k(hands, threads=cfg.threads)
-    ego_train = ego_val = None
-    if egohands is not None:
-        names, boxes = read_egohands(egohands)
-        tr, va = egohands_split(names)
-        if not tr:
-            raise ValueError(f"egohands: {egohands} has {len(names)} frames; {len(va)} are held out for "
-                             "validation, which leaves none to train on")
-        ego_train = cache_egohands(egohands, tr, boxes, threads=cfg.threads)
-        ego_val = cache_egohands(egohands, va, boxes, threads=cfg.threads)
+    ego_train = ego_val = hands_c = None
+    if data is not None:
+        tr, va = split_frames(read_frames(data), data)
+        ego_train = cache_frames(tr, threads=cfg.threads)
+        ego_val = cache_frames(va, threads=cfg.threads)
+    if hands is not None:
+        hands_c = cache_hands26k(hands, threads=cfg.threads)
     hv = None
     if hands_val is not None:
         hv_full = cache_hands26k(hands_val, threads=cfg.threads)

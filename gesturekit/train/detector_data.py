@@ -1,11 +1,12 @@
 """Training scenes for the hand detector, synthesised from cached hand photos and backgrounds.
 
-hands26k photos are 224×224 with one labelled hand; EgoHands frames are
-640×360 with several boxed hands. A scene is a background (an EgoHands frame
-keeping its boxes, a plain/noise canvas, or one hands26k photo letterboxed)
+hands26k photos are 224×224 with one labelled hand; box-labelled frames (EgoHands,
+or one's own in any format :func:`~gesturekit.io.boxes.read_boxes` reads) have
+several boxed hands and are cached at ``EGO_SIZE``. A scene is a background (a
+frame keeping its boxes, a plain/noise canvas, or one hands26k photo letterboxed)
 with 1–4 hands26k tiles pasted at log-uniform scales, so small and multiple
-hands are common. Images are decoded once into ``.npy`` memmaps (the
-:mod:`gesturekit.train.cache` pattern).
+hands are common; without hand photos, a scene is one frame alone. Images are
+decoded once into ``.npy`` memmaps (the :mod:`gesturekit.train.cache` pattern).
 
 The unlabelled second hand some hands26k photos show must not be taught as
 background: tiles are cut tightly around the labelled hand (1.2–2.6× its
@@ -26,16 +27,17 @@ import numpy as np
 
 from ..errors import DataFormatError
 from ..geometry import covered, hand_angle
-from ..io.sample import boxes_from_keypoints
+from ..io.sample import Sample, boxes_from_keypoints
 from ..io.yolo_pose import read_yolo_pose
 from .cache import default_cache_dir
 
 BOX_MARGIN = 0.10        # box = tight keypoint box grown by this × its longer side on every side
 TILE_NEG_WEIGHT = 0.3    # negative-loss weight inside a pasted hands26k tile, outside its hand
 MAX_OBJECTS = 24
-EGO_VAL_FRAMES = 60
+EGO_VAL_FRAMES = 60      # frames held out for validation at most (EgoHands: 60 of 360)
 EGO_SEED = 0
-EGO_SIZE = (360, 640)    # (h, w) every EgoHands-style frame is cached at
+EGO_SIZE = (360, 640)    # (h, w) every box-labelled frame is cached at (letterboxed)
+MIN_TRAIN_FRAMES = 2
 
 
 def keypoint_box(kp: np.ndarray, margin: float = BOX_MARGIN, vis: np.ndarray | None = None) -> np.ndarray:
@@ -45,29 +47,68 @@ def keypoint_box(kp: np.ndarray, margin: float = BOX_MARGIN, vis: np.ndarray | N
     return np.array([b[0] - m, b[1] - m, b[2] + m, b[3] + m], np.float32)
 
 
-# ---------------------------------------------------------------- egohands
+# ---------------------------------------------------------------- box-labelled frames
 
 
-def read_egohands(root: str | Path) -> tuple[list[str], dict[str, np.ndarray]]:
-    """Image names (sorted) and their (N, 4) boxes, in pixels of the frame resized to ``EGO_SIZE``
-    (as :func:`cache_egohands` stores it), from an EgoHands-style ``boxes.csv``."""
+def fit_frame(w: int, h: int, shape: tuple[int, int] = EGO_SIZE) -> tuple[int, int, int, int]:
+    """(new w, new h, dx, dy): a w×h frame resized keeping its aspect and centred in ``shape`` (h, w),
+    as :func:`cache_frames` stores it (a 16:9 frame fills 640×360 exactly)."""
+    H, W = shape
+    s = min(W / w, H / h)
+    nw, nh = max(1, min(W, round(w * s))), max(1, min(H, round(h * s)))
+    return nw, nh, (W - nw) // 2, (H - nh) // 2
+
+
+def read_frames(path: str | Path) -> list[Sample]:
+    """Box-labelled frames from any format :func:`~gesturekit.io.boxes.read_boxes` reads (an EgoHands
+    folder, YOLO ``images/`` + ``labels/``, VOC XML, COCO ``.json``, Open Images ``.csv``), sorted by
+    image name, with boxes in pixels of the frame as :func:`cache_frames` stores it (``EGO_SIZE``);
+    ``width`` and ``height`` stay the frame's own (checked against the image when it is decoded)."""
     from ..io.boxes import read_boxes
 
-    root = Path(root)
-    samples = read_boxes(root / "boxes.csv")
-    # frames are cached at EGO_SIZE whatever their own size: the boxes go along
-    boxes = {Path(s.image).name: s.boxes * np.float32([EGO_SIZE[1] / s.width, EGO_SIZE[0] / s.height] * 2)
-             for s in samples}
-    return sorted(boxes), boxes
+    frames: dict[str, Sample] = {}
+    for s in read_boxes(path):
+        name = Path(s.image).name
+        if name in frames:  # the validation split goes by file name
+            raise DataFormatError(f"{path}: two images named {name} ({frames[name].image} and {s.image})")
+        if not Path(s.image).is_file():
+            raise DataFormatError(f"{s.image}: image not found (named by the labels)")
+        nw, nh, dx, dy = fit_frame(s.width, s.height)
+        boxes = s.boxes * np.float32([nw / s.width, nh / s.height] * 2) + np.float32([dx, dy] * 2)
+        frames[name] = Sample(Path(s.image), s.width, s.height, boxes.astype(np.float32), labels=s.labels)
+    if not frames:
+        raise DataFormatError(f"{path}: no labelled frames")
+    return [frames[n] for n in sorted(frames)]
 
 
-def egohands_split(names: list[str], n_val: int = EGO_VAL_FRAMES, seed: int = EGO_SEED) -> tuple[list[str], list[str]]:
-    """The fixed (train, val) split by image: ``n_val`` frames drawn with ``seed``."""
-    names = sorted(names)
+def val_frame_count(n: int) -> int:
+    """Frames held out of ``n``: 20 %, at most ``EGO_VAL_FRAMES``, at least 1 (EgoHands: 60 of 360)."""
+    return max(1, min(EGO_VAL_FRAMES, n // 5))
+
+
+def frame_split(names: list[str], n_val: int | None = None, seed: int = EGO_SEED) -> tuple[list[str], list[str]]:
+    """The fixed (train, val) split by image name: ``n_val`` (default :func:`val_frame_count`) names
+    drawn with ``seed``. Training, ``eval detector --split`` and the presence gate all use it."""
+    names = sorted(set(names))
+    n_val = val_frame_count(len(names)) if n_val is None else n_val
     order = np.random.default_rng(seed).permutation(len(names))
     val = sorted(names[i] for i in order[:n_val])
     vs = set(val)
     return [n for n in names if n not in vs], val
+
+
+egohands_split = frame_split  # the older name: on EgoHands' 360 frames, the same 60
+
+
+def split_frames(frames: list[Sample], where: str | Path = "data") -> tuple[list[Sample], list[Sample]]:
+    """``frames`` (from :func:`read_frames`) split by :func:`frame_split`; a clear error when fewer
+    than ``MIN_TRAIN_FRAMES`` are left to train on."""
+    tr, va = frame_split([Path(s.image).name for s in frames])
+    if len(tr) < MIN_TRAIN_FRAMES:
+        raise ValueError(f"data: {where} has {len(frames)} frames; {len(va)} held out for validation leave "
+                         f"{len(tr)} to train on, and at least {MIN_TRAIN_FRAMES} are needed")
+    vs = set(va)
+    return ([s for s in frames if Path(s.image).name not in vs], [s for s in frames if Path(s.image).name in vs])
 
 
 # ---------------------------------------------------------------- cache
@@ -82,7 +123,10 @@ def _open(cache_dir: Path):
     return out
 
 
-def _decode_all(paths: list[Path], shape: tuple[int, int], out: Path, threads: int) -> None:
+def _decode_all(paths: list[Path], shape: tuple[int, int], out: Path, threads: int,
+                sizes: list[tuple[int, int]] | None = None) -> None:
+    """Decode ``paths`` into one (N, *shape, 3) memmap: resized to ``shape``, or with ``sizes`` (each
+    image's labelled w, h, checked) letterboxed by :func:`fit_frame`, as the boxes were."""
     tmp = out.with_suffix(".tmp.npy")
     arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), *shape, 3))
 
@@ -90,6 +134,15 @@ def _decode_all(paths: list[Path], shape: tuple[int, int], out: Path, threads: i
         img = cv2.imread(str(paths[i]), cv2.IMREAD_COLOR)
         if img is None:
             raise DataFormatError(f"{paths[i]}: cannot decode image")
+        if sizes is not None:
+            if (img.shape[1], img.shape[0]) != tuple(sizes[i]):  # the boxes would land off the hands
+                raise DataFormatError(f"{paths[i]}: image is {img.shape[1]}×{img.shape[0]} but its labels "
+                                      f"say {sizes[i][0]}×{sizes[i][1]}")
+            nw, nh, dx, dy = fit_frame(img.shape[1], img.shape[0], shape)
+            arr[i] = 114  # the detector's letterbox grey
+            arr[i, dy:dy + nh, dx:dx + nw] = img if (nh, nw) == img.shape[:2] else cv2.resize(
+                img, (nw, nh), interpolation=cv2.INTER_AREA)
+            return
         if img.shape[:2] != shape:
             img = cv2.resize(img, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
         arr[i] = img
@@ -123,19 +176,19 @@ def cache_hands26k(root: str | Path, limit: int | None = None, cache_dir: str | 
     return out
 
 
-def cache_egohands(root: str | Path, names: list[str], boxes: dict[str, np.ndarray],
-                   cache_dir: str | Path | None = None, threads: int = 2) -> dict:
-    """Decode EgoHands frames (640×360); ``boxes`` is an object array of (N, 4) per frame."""
-    root = Path(root)
-    h = hashlib.sha1(("|".join(names) + str(root.resolve())).encode()).hexdigest()[:16]
+def cache_frames(frames: list[Sample], cache_dir: str | Path | None = None, threads: int = 2) -> dict:
+    """Decode box-labelled frames (from :func:`read_frames`) letterboxed to ``EGO_SIZE``; returns
+    ``images`` memmap, ``boxes`` (a list of (N, 4), in those pixels) and ``source``."""
+    paths = [Path(s.image) for s in frames]
+    h = hashlib.sha1("|".join(str(p.resolve()) for p in paths).encode()).hexdigest()[:16]
     d = Path(cache_dir or default_cache_dir()) / f"det-ego-{h}"
     if not (d / "meta.json").exists():
         d.mkdir(parents=True, exist_ok=True)
-        _decode_all([root / "images" / n for n in names], EGO_SIZE, d / "images.npy", threads)
-        (d / "meta.json").write_text(json.dumps({"source": names,
-                                                 "boxes": [boxes[n].tolist() for n in names]}))
+        _decode_all(paths, EGO_SIZE, d / "images.npy", threads, sizes=[(s.width, s.height) for s in frames])
+        (d / "meta.json").write_text(json.dumps({"source": [str(p) for p in paths],
+                                                 "boxes": [s.boxes.tolist() for s in frames]}))
     out = _open(d)
-    out["boxes"] = [np.asarray(boxes[n], np.float32).reshape(-1, 4) for n in names]  # afresh, as for hands26k
+    out["boxes"] = [np.asarray(s.boxes, np.float32).reshape(-1, 4) for s in frames]  # afresh, as for hands26k
     return out
 
 
@@ -187,19 +240,26 @@ def make_targets(boxes: np.ndarray, angles: np.ndarray, has_angle: np.ndarray, n
 
 
 class DetectionScenes:
-    """A torch-style dataset of synthetic scenes; item → (image CHW float, *targets)."""
+    """A torch-style dataset of synthetic scenes; item → (image CHW float, *targets).
 
-    def __init__(self, hands: dict, ego: dict | None, length: int, canvas: tuple[int, int] = (160, 192),
+    ``hands`` (:func:`cache_hands26k`) gives the pasted tiles and single photos, ``ego``
+    (:func:`cache_frames`) the box-labelled frames; either may be None, not both. With frames alone,
+    every scene is one frame keeping its boxes.
+    """
+
+    def __init__(self, hands: dict | None, ego: dict | None, length: int, canvas: tuple[int, int] = (160, 192),
                  seed: int = 0, stride: int = 4, max_size: float = 0.8, hard: np.ndarray | None = None,
                  hard_share: float = 0.0):
+        if hands is None and ego is None:
+            raise ValueError("DetectionScenes: needs hand photos, box-labelled frames, or both")
         self.hands, self.ego, self.length = hands, ego, length
         # hand photos are drawn from ``hard`` (indices) with probability ``hard_share``
         self.hard = np.asarray(hard if hard is not None else [], np.int64)
         self.hard_share = hard_share if len(self.hard) else 0.0
         self.canvas, self.seed, self.stride, self.max_size = canvas, seed, stride, max_size
         self.epoch = 0
-        kp = hands["keypoints"]
-        self.kp_boxes = np.stack([keypoint_box(k) for k in kp])
+        kp = hands["keypoints"] if hands is not None else []
+        self.kp_boxes = np.array([keypoint_box(k) for k in kp], np.float32).reshape(-1, 4)
         self.angles = np.array([hand_angle(k) for k in kp], np.float32)
 
     def __len__(self) -> int:
@@ -218,29 +278,8 @@ class DetectionScenes:
         sw, sh = W // self.stride, H // self.stride
         weight = np.ones((sh, sw), np.float32)
         u = rng.random()
-        if self.ego is not None and u < 0.5:
-            k = int(rng.integers(len(self.ego["images"])))
-            frame, fb = self.ego["images"][k], self.ego["boxes"][k]
-            fh, fw = frame.shape[:2]
-            s0, _, _ = letterbox_params(fh, fw, H, W)
-            s = s0 * float(np.exp(rng.uniform(np.log(0.7), np.log(2.2))))
-            dx = rng.uniform(min(0, W - fw * s), max(0, W - fw * s))
-            dy = rng.uniform(min(0, H - fh * s), max(0, H - fh * s))
-            M = np.array([[s, 0, dx], [0, s, dy]], np.float32)
-            fill = tuple(int(v) for v in rng.integers(0, 256, 3))
-            img = cv2.warpAffine(frame, M, (W, H), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
-                                 borderValue=fill)
-            b = fb * s + [dx, dy, dx, dy]
-            keep = []
-            for bb in b:
-                c = np.clip(bb, [0, 0, 0, 0], [W, H, W, H])
-                full = (bb[2] - bb[0]) * (bb[3] - bb[1])
-                vis = (c[2] - c[0]) * (c[3] - c[1])
-                if full > 0 and vis / full >= 0.5 and min(c[2] - c[0], c[3] - c[1]) >= 4:
-                    keep.append(c)
-                elif vis > 0:  # cut off or tiny: neither hand nor background
-                    self._ignore(weight, c)
-            return img, keep, weight
+        if self.ego is not None and (u < 0.5 or self.hands is None):
+            return self._frame(rng, weight)
         if u < 0.85:  # big single hands are what webcams close up and hands26k val look like
             return self._single_photo(rng, self._pick(rng), weight)
         img = np.empty((H, W, 3), np.uint8)
@@ -251,6 +290,32 @@ class DetectionScenes:
         else:
             img = np.clip(img + rng.normal(0, rng.uniform(2, 25), img.shape), 0, 255).astype(np.uint8)
         return img, [], weight
+
+    def _frame(self, rng, weight):
+        """A box-labelled frame at a random scale and place, keeping its boxes (those cut off ignored)."""
+        H, W = self.canvas
+        k = int(rng.integers(len(self.ego["images"])))
+        frame, fb = self.ego["images"][k], self.ego["boxes"][k]
+        fh, fw = frame.shape[:2]
+        s0, _, _ = letterbox_params(fh, fw, H, W)
+        s = s0 * float(np.exp(rng.uniform(np.log(0.7), np.log(2.2))))
+        dx = rng.uniform(min(0, W - fw * s), max(0, W - fw * s))
+        dy = rng.uniform(min(0, H - fh * s), max(0, H - fh * s))
+        M = np.array([[s, 0, dx], [0, s, dy]], np.float32)
+        fill = tuple(int(v) for v in rng.integers(0, 256, 3))
+        img = cv2.warpAffine(frame, M, (W, H), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+                             borderValue=fill)
+        b = fb * s + [dx, dy, dx, dy]
+        keep = []
+        for bb in b:
+            c = np.clip(bb, [0, 0, 0, 0], [W, H, W, H])
+            full = (bb[2] - bb[0]) * (bb[3] - bb[1])
+            vis = (c[2] - c[0]) * (c[3] - c[1])
+            if full > 0 and vis / full >= 0.5 and min(c[2] - c[0], c[3] - c[1]) >= 4:
+                keep.append(c)
+            elif vis > 0:  # cut off or tiny: neither hand nor background
+                self._ignore(weight, c)
+        return img, keep, weight
 
     def _pick(self, rng) -> int:
         """A hand photo's index: from ``hard`` with probability ``hard_share``, else any."""
@@ -300,7 +365,12 @@ class DetectionScenes:
             b, a = self._pending
             placed.append(b)
             boxes.append(b), angles.append(a), has.append(True)
-        n_tiles = int(rng.choice([0, 1, 2, 3, 4], p=[0.1, 0.3, 0.3, 0.2, 0.1])) if not placed else int(rng.integers(0, 2))
+        if self.hands is None:  # frames alone: nothing to paste
+            n_tiles = 0
+        elif not placed:
+            n_tiles = int(rng.choice([0, 1, 2, 3, 4], p=[0.1, 0.3, 0.3, 0.2, 0.1]))
+        else:
+            n_tiles = int(rng.integers(0, 2))
         for _ in range(n_tiles):
             k = self._pick(rng)
             kb = self.kp_boxes[k]
