@@ -98,7 +98,7 @@ class TrackerOptions:
     static_refine: bool = True              # static mode: second pass on an upright keypoint crop
     flip_test: bool = False                 # also read mirrored crops: more accurate, 2× regressor time
     gestures: bool = True                   # fill hand.gesture when gesturekit.gestures is present
-    dynamic_gestures: bool = True           # video: swipes and circles of the index tip → hand.motion, events
+    dynamic_gestures: bool = True           # video: swipes and circles of the palm → hand.motion, events
     lost_id_ttl_ms: float = 500.0           # a hand found again this soon near a lost one gets its id
 
     def __post_init__(self) -> None:
@@ -500,7 +500,7 @@ class HandTracker:
         return hands
 
     def _read_motion(self, hand: Hand, ts: float) -> None:
-        """``hand.motion``: a swipe or circle its index tip completed on this frame."""
+        """``hand.motion``: a swipe or circle the hand (its palm, by default) completed on this frame."""
         if self.motion is None or not np.isfinite(hand.keypoints).all():
             return
         res = self.motion.update(hand.track_id, ts, hand.keypoints, hand.image_size)
