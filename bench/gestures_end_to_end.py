@@ -189,10 +189,11 @@ def _mlp_names(mlp, kp: np.ndarray, hands: list) -> np.ndarray:
     return np.asarray(mlp.labels)[mlp.predict_proba(kp, hands).argmax(1)]
 
 
-def _recognizer_names(model_path: Path, kp: np.ndarray, hands: list, rule_gestures=("pinch",)) -> np.ndarray:
+def _recognizer_names(model_path: Path, kp: np.ndarray, hands: list, **options) -> np.ndarray:
+    """Names through ``GestureRecognizer`` as the tracker builds it, but for ``options``."""
     from gesturekit.gestures import GestureOptions, GestureRecognizer
 
-    rec = GestureRecognizer(GestureOptions(model_path=model_path, min_score=0.0, rule_gestures=rule_gestures))
+    rec = GestureRecognizer(GestureOptions(model_path=model_path, min_score=0.0, **options))
     out = []
     for k, h in zip(kp, hands):
         try:
@@ -269,7 +270,7 @@ def score(kp: np.ndarray, labels: np.ndarray, hands: list, shipped: str | Path, 
         path = Path(model_dir or tmp) / "gesture_mlp_e2e.npz"
         model.save(path)
         put("b_e2e_recognizer", _recognizer_names(path, kp[va], hv))          # what the tracker runs
-        put("b_e2e_recognizer_no_pinch_rule", _recognizer_names(path, kp[va], hv, ()))
+        put("b_e2e_recognizer_no_pinch_rule", _recognizer_names(path, kp[va], hv, rule_gestures=()))
     # (c) the rules on the classes they cover
     pred_c = _rule_names(kp[va][rule_rows])
     acc, macro = accuracy(pred_c, truth[rule_rows])

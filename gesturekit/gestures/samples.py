@@ -124,13 +124,7 @@ def read_samples(path: str | Path, labels: str | Path | None = None) -> SampleSe
             if len(cells) != width:
                 raise DataFormatError(f"{path}:{no}: {len(cells)} fields, expected {width} ({kind} layout)")
             if kind == "gesturekit":
-                label = cells[0].strip()
-                if not label:
-                    raise DataFormatError(f"{path}:{no}: empty label")
-                hand = cells[1].strip().lower() or None
-                if hand not in (None, "left", "right"):
-                    raise DataFormatError(f"{path}:{no}: handedness {cells[1]!r}, expected left/right/empty")
-                xy = finite_floats(path, no, cells[2:], "keypoints")
+                label, hand, xy = _gesturekit_row(path, no, cells)
             elif kind == "hagrid":
                 label = HAGRID_NAMES.get(cells[0].split("/")[0], cells[0].split("/")[0])
                 hand = cells[3].strip().lower() or None
@@ -187,14 +181,25 @@ def read_point_history(path: str | Path, labels: str | Path | None = None
     return np.asarray(xs, np.float32), np.asarray(ys)
 
 
-def _whole_row(line: bytes) -> bool:
+def _gesturekit_row(path: Path, no: int, cells: list[str]) -> tuple[str, str | None, np.ndarray]:
+    """(label, handedness, 42 keypoint values) of one gesturekit row, or a DataFormatError naming it."""
+    if len(cells) != len(HEADER):
+        raise DataFormatError(f"{path}:{no}: {len(cells)} fields, expected {len(HEADER)} (gesturekit layout)")
+    label = cells[0].strip()
+    if not label:
+        raise DataFormatError(f"{path}:{no}: empty label")
+    hand = cells[1].strip().lower() or None
+    if hand not in (None, "left", "right"):
+        raise DataFormatError(f"{path}:{no}: handedness {cells[1]!r}, expected left/right/empty")
+    return label, hand, finite_floats(path, no, cells[2:], "keypoints")
+
+
+def _whole_row(path: Path, line: bytes) -> bool:
     """Whether ``line`` is a complete gesturekit row, as :func:`read_samples` would read it."""
     try:
-        cells = line.decode("utf-8").rstrip("\r").split(",")
-        return (len(cells) == len(HEADER) and bool(cells[0].strip())
-                and cells[1].strip().lower() in ("", "left", "right")
-                and bool(np.isfinite([float(c) for c in cells[2:]]).all()))
-    except ValueError:   # UnicodeDecodeError included
+        _gesturekit_row(path, 0, next(csv.reader([line.decode("utf-8").rstrip("\r")])))
+        return True
+    except (DataFormatError, ValueError, StopIteration):   # UnicodeDecodeError is a ValueError
         return False
 
 
@@ -230,7 +235,7 @@ class SampleRecorder:
             if data.endswith(b"\n"):
                 return False
             keep = data.rfind(b"\n") + 1
-            if keep and _whole_row(data[keep:]):   # e.g. saved by an editor without the last newline
+            if keep and _whole_row(self.path, data[keep:]):   # e.g. saved by an editor without the last newline
                 f.write(b"\n")
                 return False
             log.warning("%s: cutting an incomplete last line (%d bytes) left by an interrupted "

@@ -97,9 +97,6 @@ def frame_split(names: list[str], n_val: int | None = None, seed: int = EGO_SEED
     return [n for n in names if n not in vs], val
 
 
-egohands_split = frame_split  # the older name: on EgoHands' 360 frames, the same 60
-
-
 def split_frames(frames: list[Sample], where: str | Path = "data") -> tuple[list[Sample], list[Sample]]:
     """``frames`` (from :func:`read_frames`) split by :func:`frame_split`; a clear error when fewer
     than ``MIN_TRAIN_FRAMES`` are left to train on."""

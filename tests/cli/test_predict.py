@@ -56,12 +56,16 @@ def test_predict_writes_json_for_every_image(tmp_path, fake_tracker, capsys):
     assert "2 images" in capsys.readouterr().out
 
 
-def test_track_reports_stats_and_writes_outputs(tmp_path, fake_tracker, capsys):
-    video = tmp_path / "v.avi"
-    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48))
-    for _ in range(9):
+def _black_clip(path, fps: float, frames: int):
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (64, 48))
+    for _ in range(frames):
         w.write(np.zeros((48, 64, 3), np.uint8))
     w.release()
+    return path
+
+
+def test_track_reports_stats_and_writes_outputs(tmp_path, fake_tracker, capsys):
+    video = _black_clip(tmp_path / "v.avi", 30.0, 9)
     js = tmp_path / "frames.json"
     assert main(["track", str(video), "--json", str(js), "--out", str(tmp_path / "a.mp4")]) == 0
     stats = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -124,11 +128,7 @@ def test_tracker_flags_reach_the_options():
 
 
 def test_track_writes_the_video_at_the_source_frame_rate(tmp_path, fake_tracker):
-    video = tmp_path / "v.avi"
-    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (64, 48))
-    for _ in range(4):
-        w.write(np.zeros((48, 64, 3), np.uint8))
-    w.release()
+    video = _black_clip(tmp_path / "v.avi", 15.0, 4)
     out = tmp_path / "a.mp4"
     assert main(["track", str(video), "--out", str(out)]) == 0
     assert cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FPS) == pytest.approx(15.0)   # was always 30

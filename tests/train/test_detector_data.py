@@ -14,7 +14,7 @@ from gesturekit.train.detector_data import (
     BOX_MARGIN,
     TILE_NEG_WEIGHT,
     DetectionScenes,
-    egohands_split,
+    frame_split,
     keypoint_box,
     make_targets,
 )
@@ -88,9 +88,9 @@ def test_scenes_deterministic_and_consistent(scenes):
 
 def test_egohands_split_fixed():
     names = [f"f{i:03d}.jpg" for i in range(360)]
-    tr, va = egohands_split(names)
+    tr, va = frame_split(names)
     assert len(va) == 60 and len(tr) == 300 and not set(tr) & set(va)
-    assert egohands_split(list(reversed(names)))[1] == va
+    assert frame_split(list(reversed(names)))[1] == va
 
 
 def test_hand_photos_are_drawn_from_the_hard_ones_at_their_share(scenes):
@@ -252,8 +252,6 @@ def test_a_frame_whose_labels_give_another_size_is_refused(tmp_path):
 
 @pytest.mark.parametrize("n,n_val", [(3, 1), (8, 1), (10, 2), (100, 20), (299, 59), (360, 60), (1000, 60)])
 def test_frame_split_holds_out_a_fifth_at_most_60(n, n_val):
-    from gesturekit.train.detector_data import frame_split
-
     names = [f"x{i:04d}.png" for i in range(n)]
     tr, va = frame_split(names)
     assert len(va) == n_val and len(tr) == n - n_val and not set(tr) & set(va)
@@ -261,10 +259,7 @@ def test_frame_split_holds_out_a_fifth_at_most_60(n, n_val):
 
 
 def test_frame_split_is_egohands_split_on_360_frames():
-    from gesturekit.train.detector_data import frame_split
-
     names = [f"f{i:03d}.jpg" for i in range(360)]
-    assert frame_split(names) == egohands_split(names)
     # the 60 frames held out before box formats other than EgoHands were read (seed 0)
     order = np.random.default_rng(0).permutation(360)
     assert frame_split(names)[1] == sorted(names[i] for i in order[:60])
