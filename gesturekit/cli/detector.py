@@ -19,6 +19,7 @@ def add_train_subcommand(what) -> None:
                         "(images/ + boxes.csv), a YOLO folder (images/ + labels/), Pascal VOC XML, a COCO .json "
                         "or an Open Images .csv ('Human hand' rows); 20%% of the frames, at most 60 (EgoHands: "
                         "the fixed 60), are held out and scored (AP50) each epoch")
+    _add_label_option(d)
     d.add_argument("--hands-val", help="YOLO-pose folder scored with found@0.5 each epoch (hands26k/val)")
     d.add_argument("--hands-val-limit", type=int, default=300)
     d.add_argument("--epochs", type=int, default=20)
@@ -51,7 +52,7 @@ def _train(args: argparse.Namespace) -> int:
                       threads=args.threads, workers=args.workers, out=args.out, device=args.device, monitor="score")
     best = train_detector(args.hands, args.data, args.hands_val, cfg, args.scenes, tuple(args.canvas),
                           tuple(args.input_size), args.hands_val_limit, args.width, args.init,
-                          args.arch, args.hard_share)
+                          args.arch, args.hard_share, label=args.label)
     print(f"best checkpoint: {best}")
     if args.export:
         for path in export_detector(best, args.export):
@@ -64,6 +65,7 @@ def add_eval_subcommand(what) -> None:
     e = what.add_parser("detector", help="score a hand detector on a box or YOLO-pose folder")
     e.add_argument("--data", required=True,
                    help="EgoHands-style folder (images/ + boxes.csv), any read_boxes format, or a YOLO-pose folder")
+    _add_label_option(e)
     e.add_argument("--model", help="detector .onnx or .pt (default: the shipped models/detector.onnx)")
     e.add_argument("--split", choices=["all", "val", "train"], default="all",
                    help="with box labels: the frames `train detector --data` holds out (EgoHands: the fixed 60), "
@@ -102,7 +104,7 @@ def _eval(args: argparse.Namespace) -> int:
         from ..io import seeded_subset
         from ..io.boxes import read_boxes
 
-        samples = read_boxes(data)
+        samples = read_boxes(data, args.label)
         if args.split != "all":
             from ..train.detector_data import frame_split
 
@@ -118,6 +120,13 @@ def _eval(args: argparse.Namespace) -> int:
         res = {**detection_metrics(preds, gts), "images": len(samples), "boxes": int(sum(len(g) for g in gts))}
     print_metrics(res, args.json)
     return 0
+
+
+def _add_label_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--label", metavar="NAME",
+                        help="with box labels of several classes, the class that is hands (its name, any "
+                             "case; YOLO: the class id, e.g. 0). Default: the only class, else those named "
+                             "hand, hands, Human hand or /m/0k65p; an EgoHands CSV keeps every row")
 
 
 def _is_yolo_pose(folder: Path) -> bool:

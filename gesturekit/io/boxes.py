@@ -3,12 +3,18 @@
 Every reader returns a list of :class:`Sample` with ``boxes`` (N, 4) x1 y1 x2 y2
 in pixels and ``labels``. :func:`read_boxes` picks the reader from the content.
 A malformed row raises :class:`DataFormatError` naming the file and line.
+
+Each reader keeps the boxes of one class (:func:`pick_classes`): ``label`` when given, else the
+file's only class, else its hand classes; EgoHands CSVs hold hands alone and keep every row.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
+from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -23,11 +29,63 @@ HAND_MID = "/m/0k65p"          # Open Images' machine id for "Human hand"
 HAND_NAME = "Human hand"
 EGO_HEADER = ["image", "width", "height", "label", "xmin", "ymin", "xmax", "ymax"]
 OI_COLUMNS = ["ImageID", "LabelName", "XMin", "XMax", "YMin", "YMax"]
+OI_SIZE_COLUMNS = ["ImageWidth", "ImageHeight"]  # optional: sizes in pixels, so images need not be at hand
+HAND_WORDS = frozenset({"hand", "hands"})
 
 
 def _check_box(path, line, b):
     if b[2] < b[0] or b[3] < b[1]:
         raise DataFormatError(f"{path}:{line}: box {list(b)} has max < min")
+
+
+def is_hand_class(name: str) -> bool:
+    """Whether a class name means a hand: it holds the word ``hand`` or ``hands`` (``Human hand``,
+    ``left_hand``, ``Right-Hand``; any case), or is Open Images' ``/m/0k65p``."""
+    k = name.strip().casefold()
+    return k == HAND_MID or not HAND_WORDS.isdisjoint(re.split(r"[^a-z0-9]+", k))
+
+
+def _class_key(name: str) -> str:
+    # Open Images' MID and its readable name are one class
+    k = name.strip().casefold()
+    return HAND_NAME.casefold() if k == HAND_MID else k
+
+
+def pick_classes(found: Iterable[str], label: str | None, where: str | Path) -> set[str]:
+    """The classes of ``found`` (names in ``where``) whose boxes are kept.
+
+    ``label`` given: the classes named so (case-insensitive). Else the only class, or the hand
+    classes (:func:`is_hand_class`) of several. A :class:`DataFormatError` naming ``where`` and the
+    classes when ``label`` names none of them, or when several classes hold no hand class.
+    """
+    found = set(found)
+    names = ", ".join(repr(c) for c in sorted(found))
+    if label is not None:
+        keep = {c for c in found if _class_key(c) == _class_key(label)}
+        if found and not keep:
+            raise DataFormatError(f"{where}: no class {label!r}; classes found: {names}")
+        return keep
+    if len(found) <= 1:
+        return found
+    keep = {c for c in found if is_hand_class(c)}
+    if not keep:
+        raise DataFormatError(f"{where}: boxes of {len(found)} classes ({names}) and none is a hand; "
+                              "pick the hand class with --label NAME (label= in Python; YOLO: the class id)")
+    return keep
+
+
+def select_class(samples: list[Sample], label: str | None, where: str | Path) -> list[Sample]:
+    """``samples`` with only the boxes of the classes :func:`pick_classes` keeps; an image left with
+    none stays, as one with no hand."""
+    keep = pick_classes({lab for s in samples for lab in s.labels}, label, where)
+    return [_only(s, keep) for s in samples]
+
+
+def _only(s: Sample, keep: set[str]) -> Sample:
+    mask = np.array([lab in keep for lab in s.labels], bool)
+    if mask.all():
+        return s
+    return replace(s, boxes=s.boxes[mask], labels=[lab for lab, m in zip(s.labels, mask) if m])
 
 
 def _group(rows: dict[str, dict], order: list[str]) -> list[Sample]:
@@ -42,8 +100,11 @@ def _group(rows: dict[str, dict], order: list[str]) -> list[Sample]:
 # ---------------------------------------------------------------- EgoHands CSV
 
 
-def read_egohands_csv(path: str | Path) -> list[Sample]:
-    """``image,width,height,label,xmin,ymin,xmax,ymax`` in pixels; images resolved under ``images/``."""
+def read_egohands_csv(path: str | Path, label: str | None = None) -> list[Sample]:
+    """``image,width,height,label,xmin,ymin,xmax,ymax`` in pixels; images resolved under ``images/``.
+
+    Every row is kept: its labels (``myleft``, ``yourright``, ...) all name hands. ``label`` keeps that one.
+    """
     path = Path(path)
     rows: dict[str, dict] = {}
     with open(path, newline="") as f:
@@ -62,7 +123,8 @@ def read_egohands_csv(path: str | Path) -> list[Sample]:
             r = rows.setdefault(row[0], {"image": img, "w": v[0], "h": v[1], "boxes": [], "labels": []})
             r["boxes"].append(v[2:].tolist())
             r["labels"].append(row[3])
-    return _group(rows, list(rows))
+    out = _group(rows, list(rows))
+    return out if label is None else select_class(out, label, path)
 
 
 def write_egohands_csv(samples: list[Sample], path: str | Path) -> None:
@@ -78,36 +140,66 @@ def write_egohands_csv(samples: list[Sample], path: str | Path) -> None:
 
 
 def read_open_images_csv(path: str | Path, image_dir: str | Path | None = None,
-                         labels: tuple[str, ...] = (HAND_NAME, HAND_MID)) -> list[Sample]:
-    """Open Images box CSV (normalised XMin/XMax/YMin/YMax); keeps rows whose label is in ``labels``.
+                         label: str | None = None) -> list[Sample]:
+    """Open Images box CSV (normalised XMin/XMax/YMin/YMax); keeps the rows of one class
+    (:func:`pick_classes`: by default ``Human hand``, whose MID ``/m/0k65p`` is named so).
 
-    Image sizes are read from ``image_dir/<ImageID>.jpg`` when it exists, else 1×1 (boxes stay normalised).
+    Pixel sizes come from ``ImageWidth``/``ImageHeight`` columns when the CSV has them, else from
+    ``image_dir/<ImageID>.jpg`` (default ``images/`` beside the CSV); a missing image is then a
+    :class:`DataFormatError`. Images with no box of the class are left out: Open Images boxes a
+    class on only some images.
     """
     path = Path(path)
     image_dir = Path(image_dir) if image_dir else path.parent / "images"
+    with open(path, newline="") as f:
+        keep = pick_classes({_oi_name(row["LabelName"]) for row in _oi_rows(f, path)}, label, path)
     rows: dict[str, dict] = {}
     with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in OI_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DataFormatError(f"{path}:1: missing columns {missing}")
-        for ln, row in enumerate(reader, 2):
-            if row["LabelName"] not in labels:
+        for ln, row in enumerate(_oi_rows(f, path), 2):
+            name = _oi_name(row["LabelName"])
+            if name not in keep:
                 continue
             v = finite_floats(path, ln, [row[c] for c in ("XMin", "YMin", "XMax", "YMax")])
             if (v < -0.01).any() or (v > 1.01).any():
                 raise DataFormatError(f"{path}:{ln}: coordinates must be normalised to 0..1, got {list(v)}")
             _check_box(path, ln, v)
-            iid = row["ImageID"]
-            if iid not in rows:
-                img = next((image_dir / f"{iid}{e}" for e in IMAGE_EXTS + (".JPG",) if (image_dir / f"{iid}{e}").exists()),
-                           image_dir / f"{iid}.jpg")
-                w, h = image_size(img) if img.exists() else (1, 1)
-                rows[iid] = {"image": img, "w": w, "h": h, "boxes": [], "labels": []}
-            r = rows[iid]
-            r["boxes"].append((v * [r["w"], r["h"], r["w"], r["h"]]).tolist())
-            r["labels"].append(HAND_NAME if row["LabelName"] == HAND_MID else row["LabelName"])
+            r = rows.setdefault(row["ImageID"], {"line": ln, "row": row, "boxes": [], "labels": []})
+            r["boxes"].append(v)
+            r["labels"].append(name)
+    # sizes once every row is read, so the CSV's own errors come before a missing image
+    for iid, r in rows.items():
+        r["image"] = next((image_dir / f"{iid}{e}" for e in IMAGE_EXTS + (".JPG",)
+                           if (image_dir / f"{iid}{e}").exists()), image_dir / f"{iid}.jpg")
+        r["w"], r["h"] = _oi_size(path, r["line"], r["row"], r["image"])
+        r["boxes"] = [(v * [r["w"], r["h"], r["w"], r["h"]]).tolist() for v in r["boxes"]]
     return _group(rows, list(rows))
+
+
+def _oi_rows(f, path: Path) -> csv.DictReader:
+    reader = csv.DictReader(f)
+    missing = [c for c in OI_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise DataFormatError(f"{path}:1: missing columns {missing}")
+    return reader
+
+
+def _oi_name(label_name: str) -> str:
+    return HAND_NAME if label_name == HAND_MID else label_name
+
+
+def _oi_size(path: Path, line: int, row: dict, img: Path) -> tuple[int, int]:
+    """An image's (width, height): the row's ``ImageWidth``/``ImageHeight``, else read from ``img``."""
+    cells = [row.get(c) for c in OI_SIZE_COLUMNS]
+    if all(cells):
+        w, h = finite_floats(path, line, cells, "image size")
+        if w < 1 or h < 1:
+            raise DataFormatError(f"{path}:{line}: image size {w:g}×{h:g} must be at least 1×1 pixels")
+        return int(w), int(h)
+    if not img.is_file():
+        # the boxes are fractions of the image: without its size they cannot become pixels
+        raise DataFormatError(f"{path}:{line}: image {img} not found, and its size is needed for the boxes "
+                              f"(put the images there, or give the CSV {'/'.join(OI_SIZE_COLUMNS)} columns)")
+    return image_size(img)
 
 
 def write_open_images_csv(samples: list[Sample], path: str | Path) -> None:
@@ -123,8 +215,10 @@ def write_open_images_csv(samples: list[Sample], path: str | Path) -> None:
 # ---------------------------------------------------------------- COCO JSON
 
 
-def read_coco_boxes(path: str | Path, image_dir: str | Path | None = None) -> list[Sample]:
-    """COCO detection JSON (``bbox`` = x, y, w, h in pixels)."""
+def read_coco_boxes(path: str | Path, image_dir: str | Path | None = None,
+                    label: str | None = None) -> list[Sample]:
+    """COCO detection JSON (``bbox`` = x, y, w, h in pixels); keeps the boxes of one category
+    (:func:`pick_classes`, by ``name``, among the declared ``categories`` too)."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
@@ -161,8 +255,13 @@ def read_coco_boxes(path: str | Path, image_dir: str | Path | None = None) -> li
         if v[2] < 0 or v[3] < 0:
             raise DataFormatError(f"{where}: negative bbox size {bb}")
         rows[a["image_id"]]["boxes"].append([v[0], v[1], v[0] + v[2], v[1] + v[3]])
-        rows[a["image_id"]]["labels"].append(cats.get(a.get("category_id"), "hand"))
-    return _group(rows, order)
+        cid = a.get("category_id")
+        # no categories at all: a hand-only file; an undeclared id is a class of its own
+        rows[a["image_id"]]["labels"].append(cats.get(cid, str(cid) if cats else "hand"))
+    out = _group(rows, order)
+    # declared categories count even without boxes: [person, hand] with no hand box yet means no hands
+    keep = pick_classes({*cats.values(), *(lab for s in out for lab in s.labels)}, label, path)
+    return [_only(s, keep) for s in out]
 
 
 def write_coco_boxes(samples: list[Sample], path: str | Path) -> None:
@@ -182,8 +281,9 @@ def write_coco_boxes(samples: list[Sample], path: str | Path) -> None:
 # ---------------------------------------------------------------- Pascal VOC
 
 
-def read_voc(path: str | Path) -> list[Sample]:
-    """One VOC XML file, or a folder of them (``Annotations/`` or the folder itself)."""
+def read_voc(path: str | Path, label: str | None = None) -> list[Sample]:
+    """One VOC XML file, or a folder of them (``Annotations/`` or the folder itself); keeps the boxes
+    of one object ``name`` (:func:`pick_classes`)."""
     path = Path(path)
     files = [path] if path.is_file() else sorted((path / "Annotations" if (path / "Annotations").is_dir() else path).glob("*.xml"))
     out = []
@@ -211,7 +311,7 @@ def read_voc(path: str | Path) -> list[Sample]:
         if not img.parent.is_dir():
             img = f.parent / (root.findtext("filename") or f.stem + ".jpg")
         out.append(Sample(img, w, h, np.array(boxes, np.float32).reshape(-1, 4), labels=labels))
-    return out
+    return select_class(out, label, path)
 
 
 def write_voc(samples: list[Sample], folder: str | Path) -> None:
@@ -235,10 +335,11 @@ def write_voc(samples: list[Sample], folder: str | Path) -> None:
 # ---------------------------------------------------------------- YOLO txt
 
 
-def read_yolo_boxes(root: str | Path) -> list[Sample]:
+def read_yolo_boxes(root: str | Path, label: str | None = None) -> list[Sample]:
     """YOLO detection folder: ``images/`` + ``labels/<stem>.txt`` with ``class cx cy w h`` normalised.
 
-    YOLO-pose lines (box then points) are read too; only the box is kept.
+    YOLO-pose lines (box then points) are read too; only the box is kept. Labels are the class ids
+    (``"0"``, ``"1"``, ...): one class is kept, ``label`` when several (:func:`pick_classes`).
     """
     root = Path(root)
     img_dir, lbl_dir = root / "images", root / "labels"
@@ -266,7 +367,7 @@ def read_yolo_boxes(root: str | Path) -> list[Sample]:
         if w is None:
             w, h = image_size(img)
         out.append(Sample(img, w, h, np.array(boxes, np.float32).reshape(-1, 4), labels=labels))
-    return out
+    return select_class(out, label, root)
 
 
 def write_yolo_boxes(samples: list[Sample], root: str | Path) -> None:
@@ -284,34 +385,38 @@ def write_yolo_boxes(samples: list[Sample], root: str | Path) -> None:
 # ---------------------------------------------------------------- dispatch
 
 
-def read_boxes(path: str | Path) -> list[Sample]:
+def read_boxes(path: str | Path, label: str | None = None) -> list[Sample]:
     """Read box labels from any supported format, chosen by content.
 
     A folder: ``boxes.csv`` inside (EgoHands), ``images/`` + ``labels/`` (YOLO), or VOC XML files.
     A file: ``.json`` (COCO), ``.xml`` (VOC), ``.csv`` (EgoHands or Open Images, by header).
+    The boxes of one class are kept (:func:`pick_classes`): ``label`` (a name, case-insensitive; for
+    YOLO the class id) when given, else the file's only class, else its hand classes (``hand``,
+    ``Human hand``, ...); several classes and none a hand is a :class:`DataFormatError`. EgoHands
+    CSVs hold hands alone and keep every row unless ``label`` is given.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
     if path.is_dir():
         if (path / "boxes.csv").is_file():
-            return read_egohands_csv(path / "boxes.csv")
+            return read_egohands_csv(path / "boxes.csv", label)
         if (path / "images").is_dir() and (path / "labels").is_dir():
-            return read_yolo_boxes(path)
+            return read_yolo_boxes(path, label)
         if (path / "Annotations").is_dir() or any(path.glob("*.xml")):
-            return read_voc(path)
+            return read_voc(path, label)
         raise DataFormatError(f"{path}: no box labels found (boxes.csv, images/+labels/, or VOC XML)")
     suffix = path.suffix.lower()
     if suffix == ".json":
-        return read_coco_boxes(path)
+        return read_coco_boxes(path, label=label)
     if suffix == ".xml":
-        return read_voc(path)
+        return read_voc(path, label)
     if suffix == ".csv":
         with open(path, newline="") as f:
             header = [h.strip() for h in next(csv.reader(f), [])]
         if header == EGO_HEADER:
-            return read_egohands_csv(path)
+            return read_egohands_csv(path, label)
         if all(c in header for c in OI_COLUMNS):
-            return read_open_images_csv(path)
+            return read_open_images_csv(path, label=label)
         raise DataFormatError(f"{path}:1: unknown CSV header {header}; expected EgoHands or Open Images columns")
     raise DataFormatError(f"{path}: unknown box label format {suffix!r}")

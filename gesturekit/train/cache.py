@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,11 +30,23 @@ def default_cache_dir() -> Path:
 
 
 def _key(samples: list[Sample], size: int, context: float) -> str:
-    h = hashlib.sha1(f"v2-{size}-{context}-{len(samples)}".encode())
-    for s in samples[:: max(1, len(samples) // 500)]:
-        h.update(str(s.image).encode())
-        h.update(s.keypoints.tobytes())
+    """Fingerprint of everything that shapes the cached arrays: every sample's image file (path, size
+    and mtime, so a replaced image counts without reading its pixels), points, visibility and order."""
+    h = hashlib.sha1(f"v3-{size}-{context}-{len(samples)}".encode())
+    for s in samples:
+        h.update(_sample_bytes(s))
     return h.hexdigest()[:16]
+
+
+def _sample_bytes(s: Sample) -> bytes:
+    # os.stat and dtype.str, not Path(...).stat() and str(dtype): 0.15 s instead of 0.45 s for 18,776 images
+    try:
+        st = os.stat(s.image)
+    except OSError as e:
+        raise DataFormatError(f"{s.image}: cannot read image ({e})") from e
+    kp, vis = np.ascontiguousarray(s.keypoints), np.ascontiguousarray(s.visible)
+    head = f"{s.image}\0{st.st_size}\0{st.st_mtime_ns}\0{kp.dtype.str}{kp.shape}\0{vis.dtype.str}{vis.shape}\0"
+    return head.encode() + kp.tobytes() + vis.tobytes()
 
 
 def _region(s: Sample, kp: np.ndarray, vis: np.ndarray, size: int, context: float):
@@ -55,15 +68,7 @@ def build_cache(samples: list[Sample], cache_dir: str | Path | None = None, size
     cache_dir = Path(cache_dir or default_cache_dir()) / f"kp-{_key(samples, size, context)}"
     meta_file = cache_dir / "meta.json"
     if meta_file.exists():
-        meta = json.loads(meta_file.read_text())
-        n, k = meta["n"], meta["k"]
-        return {
-            "images": np.lib.format.open_memmap(cache_dir / "images.npy", mode="r"),
-            "keypoints": np.load(cache_dir / "keypoints.npy"),
-            "visible": np.load(cache_dir / "visible.npy"),
-            "scales": np.load(cache_dir / "scales.npy"),
-            "source": meta["source"],
-        } if n and k else {}
+        return _open(cache_dir)
     items = [(s, i) for s in samples for i in range(len(s.keypoints))]
     k = samples[0].keypoints.shape[1]
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -98,4 +103,17 @@ def build_cache(samples: list[Sample], cache_dir: str | Path | None = None, size
     np.save(cache_dir / "scales.npy", scales)
     source = [str(items[j][0].image) for j in range(len(items))]
     meta_file.write_text(json.dumps({"n": len(items), "k": k, "size": size, "context": context, "source": source}))
-    return build_cache(samples, cache_dir.parent, size, context)
+    return _open(cache_dir)  # not build_cache again: that would stat every image a second time
+
+
+def _open(cache_dir: Path) -> dict:
+    meta = json.loads((cache_dir / "meta.json").read_text())
+    if not (meta["n"] and meta["k"]):
+        return {}
+    return {
+        "images": np.lib.format.open_memmap(cache_dir / "images.npy", mode="r"),
+        "keypoints": np.load(cache_dir / "keypoints.npy"),
+        "visible": np.load(cache_dir / "visible.npy"),
+        "scales": np.load(cache_dir / "scales.npy"),
+        "source": meta["source"],
+    }

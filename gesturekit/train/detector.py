@@ -110,7 +110,8 @@ def train_detector(hands: str | Path | None = None, data: str | Path | None = No
                    hands_val: str | Path | None = None,
                    cfg: TrainConfig | None = None, scenes_per_epoch: int = 4000, canvas=(160, 192),
                    input_size=DEFAULT_INPUT, hands_val_limit: int = 300, width: int = 48,
-                   init: str | Path | None = None, arch: str = "handdet_s4", hard_share: float = 0.0) -> Path:
+                   init: str | Path | None = None, arch: str = "handdet_s4", hard_share: float = 0.0,
+                   label: str | None = None) -> Path:
     """Train ``handdet_s4`` on synthetic scenes; returns the best checkpoint (by ``score``).
 
     ``hands`` is a YOLO-pose folder of hand photos (hands26k) pasted into the scenes; ``data`` holds
@@ -120,7 +121,8 @@ def train_detector(hands: str | Path | None = None, data: str | Path | None = No
     ``init`` warm-starts from another run's checkpoint; with ``arch="handdet_kp"`` a keypoint
     checkpoint (``kpnet_*``) gives the backbone, which already knows hands. ``hard_share`` > 0
     (with a detector ``init``) draws that share of the scenes' hand photos from those the initial
-    model misses (:func:`missed_photos`).
+    model misses (:func:`missed_photos`). ``label`` picks the hand class of a multi-class ``data``
+    (:func:`~gesturekit.io.boxes.read_boxes`).
     """
     check_hard_share(hard_share, init)
     if hands is None and data is None:
@@ -131,7 +133,7 @@ def train_detector(hands: str | Path | None = None, data: str | Path | None = No
     cfg = cfg or TrainConfig(monitor="score", out="runs/det")
     ego_train = ego_val = hands_c = None
     if data is not None:
-        tr, va = split_frames(read_frames(data), data)
+        tr, va = split_frames(read_frames(data, label), data)
         ego_train = cache_frames(tr, threads=cfg.threads)
         ego_val = cache_frames(va, threads=cfg.threads)
     if hands is not None:

@@ -59,15 +59,16 @@ def fit_frame(w: int, h: int, shape: tuple[int, int] = EGO_SIZE) -> tuple[int, i
     return nw, nh, (W - nw) // 2, (H - nh) // 2
 
 
-def read_frames(path: str | Path) -> list[Sample]:
+def read_frames(path: str | Path, label: str | None = None) -> list[Sample]:
     """Box-labelled frames from any format :func:`~gesturekit.io.boxes.read_boxes` reads (an EgoHands
     folder, YOLO ``images/`` + ``labels/``, VOC XML, COCO ``.json``, Open Images ``.csv``), sorted by
     image name, with boxes in pixels of the frame as :func:`cache_frames` stores it (``EGO_SIZE``);
-    ``width`` and ``height`` stay the frame's own (checked against the image when it is decoded)."""
+    ``width`` and ``height`` stay the frame's own (checked against the image when it is decoded).
+    ``label`` picks the hand class of a multi-class file (default: the hand-like one, as ``read_boxes``)."""
     from ..io.boxes import read_boxes
 
     frames: dict[str, Sample] = {}
-    for s in read_boxes(path):
+    for s in read_boxes(path, label):
         name = Path(s.image).name
         if name in frames:  # the validation split goes by file name
             raise DataFormatError(f"{path}: two images named {name} ({frames[name].image} and {s.image})")

@@ -101,21 +101,48 @@ def lr_find(model, loader, loss_fn, device, lo: float = 1e-5, hi: float = 1e-1, 
     return lr_min / 10, hist
 
 
+NOT_PLOTTED = ("epoch", "lr", "time_s", "points")
+SHARE_PREFIXES = ("pck", "within", "ap", "recall", "precision", "found", "score", "acc")
+METRIC_TITLES = {"loss": "loss", "share": "share (0-1)", "pixels": "error (pixels)", "other": "other"}
+
+
+def metric_kind(key: str) -> str:
+    """``loss``, ``pixels`` (EPE), ``share`` (PCK, AP, accuracy: 0..1) or ``other`` (NME, anything new):
+    each kind gets an axis of its own, as a 3 px error drawn beside a 0.9 PCK flattens the PCK."""
+    if "loss" in key:
+        return "loss"
+    if key.endswith("_px") or key.startswith("epe"):
+        return "pixels"
+    if key.startswith(SHARE_PREFIXES) or "_acc" in key:
+        return "share"
+    return "other"
+
+
+def metric_groups(history: list[dict]) -> dict[str, list[str]]:
+    """The plotted keys of every row (a key may first appear in a later row), by kind, in
+    ``METRIC_TITLES`` order; kinds with no key are left out."""
+    keys = list(dict.fromkeys(k for h in history for k in h if k not in NOT_PLOTTED))
+    groups = {kind: [k for k in keys if metric_kind(k) == kind] for kind in METRIC_TITLES}
+    return {kind: ks for kind, ks in groups.items() if ks}
+
+
 def plot_curves(history: list[dict], path: Path) -> None:
+    """``curves.png``: one panel per kind of metric (:func:`metric_groups`) against the epoch."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    groups = metric_groups(history)
+    if not groups:
+        return
     ep = [h["epoch"] for h in history]
-    keys = [k for k in history[0] if k not in ("epoch", "lr", "time_s", "points")]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for k in keys:
-        ax = axes[0] if "loss" in k else axes[1]
-        ax.plot(ep, [h[k] for h in history], label=k)
-    for ax, t in zip(axes, ("loss", "metrics")):
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 4), squeeze=False)
+    for ax, (kind, keys) in zip(axes[0], groups.items()):
+        for k in keys:
+            ax.plot(ep, [h.get(k, math.nan) for h in history], label=k)
         ax.set_xlabel("epoch")
-        ax.set_title(t)
+        ax.set_title(METRIC_TITLES[kind])
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -183,3 +183,125 @@ def test_eval_detector_with_no_images_or_a_missing_one_says_so(samples, tmp_path
     (tmp_path / "images" / "im1.jpg").unlink()
     rc, err = _eval_detector(tmp_path, capsys)
     assert rc == 2 and "im1.jpg: image not found" in err
+
+
+# --- multi-class files: one class is kept, the hand one by default ----------------------------
+
+
+def _two_class_samples(samples: list[Sample], other: str = "person", hand: str = "hand") -> list[Sample]:
+    """``samples`` with a box of class ``other`` added to each, and im0's one hand box relabelled
+    ``other``: im0 holds 2 ``other`` boxes and no hand, im1 2 ``hand`` boxes and 1 ``other``."""
+    out = []
+    for i, s in enumerate(samples):
+        labels = [other if i == 0 else hand] + [hand] * (len(s.boxes) - 1) + [other]
+        boxes = np.concatenate([s.boxes, [[1.0, 1.0, 9.0, 9.0]]]).astype(np.float32)
+        out.append(Sample(s.image, s.width, s.height, boxes, labels=labels))
+    return out
+
+
+def _boxes_by_image(got: list[Sample]) -> dict[str, tuple[int, set[str]]]:
+    return {Path(s.image).name: (len(s.boxes), set(s.labels)) for s in got}
+
+
+def test_coco_with_person_and_hand_keeps_the_hands(samples, tmp_path):
+    write_coco_boxes(_two_class_samples(samples), tmp_path / "images" / "ann.json")
+    got = read_boxes(tmp_path / "images" / "ann.json")
+    # im0 holds a person alone: kept, as an image with no hand
+    assert _boxes_by_image(got) == {"im0.jpg": (0, set()), "im1.jpg": (2, {"hand"})}
+    np.testing.assert_allclose(got[1].boxes, samples[1].boxes, atol=1e-4)
+    got = read_boxes(tmp_path / "images" / "ann.json", label="PERSON")  # any case
+    assert _boxes_by_image(got) == {"im0.jpg": (2, {"person"}), "im1.jpg": (1, {"person"})}
+    with pytest.raises(DataFormatError, match=r"ann\.json: no class 'cat'; classes found: 'hand', 'person'"):
+        read_boxes(tmp_path / "images" / "ann.json", label="cat")
+
+
+def test_coco_declared_hand_category_with_no_hand_box_keeps_none(samples, tmp_path):
+    write_coco_boxes([Sample(s.image, s.width, s.height, s.boxes, labels=["person"] * len(s.boxes))
+                      for s in samples], tmp_path / "a.json")
+    d = json.loads((tmp_path / "a.json").read_text())
+    d["categories"].append({"id": 9, "name": "Hand"})
+    (tmp_path / "a.json").write_text(json.dumps(d))
+    assert sum(len(s.boxes) for s in read_boxes(tmp_path / "a.json")) == 0
+
+
+def test_voc_hand_like_names_any_case(samples, tmp_path):
+    write_voc(_two_class_samples(samples, other="face", hand="Hand"), tmp_path / "voc")
+    got = read_boxes(tmp_path / "voc")
+    assert _boxes_by_image(got) == {"im0.jpg": (0, set()), "im1.jpg": (2, {"Hand"})}
+
+
+def test_left_and_right_hand_classes_are_both_hands(samples, tmp_path):
+    two = _two_class_samples(samples, other="handbag", hand="left_hand")
+    two[1].labels[1] = "Right-Hand"
+    write_voc(two, tmp_path / "voc")
+    got = read_boxes(tmp_path / "voc")  # "handbag" is not a hand, both sides are
+    assert _boxes_by_image(got) == {"im0.jpg": (0, set()), "im1.jpg": (2, {"left_hand", "Right-Hand"})}
+
+
+def test_yolo_two_class_ids_need_a_label(samples, tmp_path):
+    write_yolo_boxes(_two_class_samples(samples, other="1", hand="0"), tmp_path)
+    with pytest.raises(DataFormatError, match=rf"{tmp_path.name}: boxes of 2 classes \('0', '1'\) "
+                                              r"and none is a hand; pick .*--label"):
+        read_boxes(tmp_path)
+    got = read_boxes(tmp_path, label="0")
+    assert _boxes_by_image(got) == {"im0.jpg": (0, set()), "im1.jpg": (2, {"0"})}
+    assert sum(len(s.boxes) for s in read_yolo_boxes(tmp_path, label="1")) == 3
+
+
+def test_a_single_class_is_kept_whatever_its_name(samples, tmp_path):
+    write_yolo_boxes([Sample(s.image, s.width, s.height, s.boxes, labels=["3"] * len(s.boxes))
+                      for s in samples], tmp_path)
+    _same(samples, read_boxes(tmp_path), atol=0.01)
+
+
+def test_egohands_keeps_every_row_of_its_hand_labels(samples, tmp_path):
+    names = iter(["myleft", "yourright", "myright"])
+    write_egohands_csv([Sample(s.image, s.width, s.height, s.boxes, labels=[next(names) for _ in s.boxes])
+                        for s in samples], tmp_path / "boxes.csv")
+    _same(samples, read_boxes(tmp_path))
+    got = read_boxes(tmp_path, label="myleft")  # picked explicitly: that one alone
+    assert _boxes_by_image(got) == {"im0.jpg": (1, {"myleft"}), "im1.jpg": (0, set())}
+
+
+def test_shared_egohands_keeps_every_row(shared_data):
+    csv_file = shared_data / "egohands" / "boxes.csv"
+    rows = len([ln for ln in csv_file.read_text().splitlines()[1:] if ln.strip()])
+    assert sum(len(s.boxes) for s in read_boxes(shared_data / "egohands")) == rows
+
+
+def test_open_images_other_classes_and_label(samples, tmp_path):
+    write_coco_boxes(samples, tmp_path / "unused.json")  # images/ beside the CSVs
+    text = ("ImageID,LabelName,XMin,XMax,YMin,YMax\n"
+            "im0,/m/01g317,0.0,1.0,0.0,1.0\n"
+            "im1,/m/0k65p,0.1,0.5,0.2,0.6\n"
+            "im1,/m/01g317,0.0,0.5,0.0,0.5\n")
+    (tmp_path / "oi.csv").write_text(text)
+    got = read_boxes(tmp_path / "oi.csv")  # the MID is the hand; im0 holds no hand box, so is left out
+    assert _boxes_by_image(got) == {"im1.jpg": (1, {"Human hand"})}
+    assert _boxes_by_image(read_boxes(tmp_path / "oi.csv", label="human hand")) == {"im1.jpg": (1, {"Human hand"})}
+    assert _boxes_by_image(read_boxes(tmp_path / "oi.csv", label="/m/01g317")) == {
+        "im0.jpg": (1, {"/m/01g317"}), "im1.jpg": (1, {"/m/01g317"})}
+    (tmp_path / "oi2.csv").write_text(text.replace("/m/0k65p", "/m/02p0tk3"))
+    with pytest.raises(DataFormatError, match=r"oi2\.csv: boxes of 2 classes \('/m/01g317', '/m/02p0tk3'\)"):
+        read_boxes(tmp_path / "oi2.csv")
+
+
+def test_open_images_missing_image_is_an_error_unless_the_csv_gives_sizes(samples, tmp_path):
+    # the boxes are fractions of the image: without it (or sizes in the CSV) they cannot be pixels
+    oi = tmp_path / "oi" / "oi.csv"
+    oi.parent.mkdir()
+    write_open_images_csv(samples, oi)  # no images/ beside it
+    with pytest.raises(DataFormatError, match=r"oi\.csv:2: image .*oi[/\\]images[/\\]im0\.jpg not found"):
+        read_boxes(oi)
+    (tmp_path / "elsewhere").mkdir()
+    cv2.imwrite(str(tmp_path / "elsewhere" / "im0.png"), np.zeros((48, 64, 3), np.uint8))
+    with pytest.raises(DataFormatError, match=r"oi\.csv:3: image .*elsewhere[/\\]im1\.jpg not found"):
+        read_open_images_csv(oi, image_dir=tmp_path / "elsewhere")
+    # ImageWidth/ImageHeight columns: sizes from the CSV, no image needed
+    lines = oi.read_text().splitlines()
+    sizes = {"im0": "64,48", "im1": "80,40"}
+    (oi.parent / "sized.csv").write_text("\n".join([lines[0] + ",ImageWidth,ImageHeight"]
+                                                   + [f"{ln},{sizes[ln.split(',')[0]]}" for ln in lines[1:]]) + "\n")
+    got = read_boxes(oi.parent / "sized.csv")
+    _same(samples, got, atol=0.01)
+    assert not Path(got[0].image).exists()
