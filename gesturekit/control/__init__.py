@@ -13,8 +13,10 @@ from .config import (
                      config_from_dict,
                      load_config,
                      parse_combo,
+                     shipped_gestures,
 )
 from .controller import DesktopController, StopHotkey
+from .guard import ButtonGuard
 from .keyboard import KeyboardController
 from .mouse import (
                      Backend,
@@ -27,8 +29,8 @@ from .mouse import (
 )
 
 __all__ = [
-    "Backend", "ConfigError", "ControlConfig", "ControlUnavailableError", "DesktopController",
-    "DryRunBackend", "KeyboardController", "MouseConfig", "MouseController", "PynputBackend",
-    "SafetyConfig", "SmoothingConfig", "StopHotkey", "config_from_dict", "hand_point",
-    "load_config", "make_backend", "parse_combo",
+    "Backend", "ButtonGuard", "ConfigError", "ControlConfig", "ControlUnavailableError",
+    "DesktopController", "DryRunBackend", "KeyboardController", "MouseConfig", "MouseController",
+    "PynputBackend", "SafetyConfig", "SmoothingConfig", "StopHotkey", "config_from_dict",
+    "hand_point", "load_config", "make_backend", "parse_combo", "shipped_gestures",
 ]

@@ -16,13 +16,18 @@ A file looks like ``examples/controls.toml``::
 
 Every value is checked on load; a wrong one raises :class:`ConfigError` naming
 the file, the table and the key, e.g.
-``controls.toml: [mouse].sensitivity: expected a number, got "fast"``.
+``controls.toml: [mouse].sensitivity: expected a number, got "fast"``. Gesture
+names must be ones the recognizer can emit (:func:`shipped_gestures`, plus a
+custom model's labels passed as ``extra_gestures``): a typo would otherwise
+load fine and never fire.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,6 +252,51 @@ class ControlConfig:
         """The handedness the pointer follows."""
         return "left" if self.left_handed else "right"
 
+    def gestures_used(self) -> dict[str, str]:
+        """Every gesture this config names, keyed by where: ``{"[mouse].click": "pinch", ...}``."""
+        used = {f"[mouse].{k}": getattr(self.mouse, k) for k in ("click", "right_click", "scroll")}
+        used["[safety].engage"] = self.safety.engage
+        used.update({f"[keys].{g}": g for g in self.keys})
+        return {where: g for where, g in used.items() if g is not None}
+
+    def check_gestures(self, known: Iterable[str], source: str = "<config>", hint: str = "") -> None:
+        """ConfigError if a gesture this config names is not in ``known`` (the names events carry).
+
+        The message names ``source``, the key and the closest known names, then ``hint``.
+        """
+        known = tuple(g for g in dict.fromkeys(known) if g != "none")
+        for where, g in self.gestures_used().items():
+            if g not in known:
+                raise ConfigError(f"{source}: {where}: {_unknown_gesture(g, known)}"
+                                  f"{hint if g != 'none' else ''}")
+
+
+# ---------------------------------------------------------------- gesture names
+
+def shipped_gestures() -> tuple[str, ...]:
+    """The gesture names the shipped recognizer can put on events: the static labels of the
+    shipped MLP and rules, the HaGRID extras and the dynamic (motion) gestures; never ``none``."""
+    from ..gestures import ALL_GESTURES  # lazy: gestures pulls in OpenCV
+
+    return tuple(g for g in ALL_GESTURES if g != "none")
+
+
+def _unknown_gesture(name: str, known: tuple[str, ...]) -> str:
+    if name == "none":
+        # the no-gesture class: the Debouncer never starts an event for it
+        return "'none' is the no-gesture class and never fires; pick a gesture"
+    from ..gestures import HAGRID_NAMES
+
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    alias = HAGRID_NAMES.get(name.lower())   # a HaGRID name such as "like" for "thumbs_up"
+    if alias in known and alias not in close:
+        close.insert(0, alias)
+    hint = ""
+    if close:
+        names = [repr(c) for c in close]
+        hint = f" (did you mean {', '.join(names[:-1]) + ' or ' if len(names) > 1 else ''}{names[-1]}?)"
+    return f"unknown gesture {name!r}{hint}; known: {', '.join(known)}"
+
 
 # ---------------------------------------------------------------- loading
 
@@ -284,8 +334,13 @@ def _build(cls, table: dict, where: str, source: str, extra_tables=()):
         raise ConfigError(f"{source}: {where}.{e}") from None
 
 
-def config_from_dict(data: dict, source: str = "<config>") -> ControlConfig:
-    """A :class:`ControlConfig` from parsed TOML; errors name ``source`` and the key."""
+def config_from_dict(data: dict, source: str = "<config>",
+                     extra_gestures: Iterable[str] = ()) -> ControlConfig:
+    """A :class:`ControlConfig` from parsed TOML; errors name ``source`` and the key.
+
+    Gesture names must be :func:`shipped_gestures` or ``extra_gestures`` (e.g. a custom
+    MLP's ``labels``, or ``tracker.events.known_gestures``).
+    """
     top = {}
     known = set(_TABLES) | set(_TOP) | {"keys"}
     for k in data:
@@ -309,17 +364,26 @@ def config_from_dict(data: dict, source: str = "<config>") -> ControlConfig:
         except ValueError as e:
             raise ConfigError(f"{source}: [keys].{g}: {e}") from None
     try:
-        return ControlConfig(keys=keys, **top, **{k: data[k] for k in _TOP if k in data})
+        config = ControlConfig(keys=keys, **top, **{k: data[k] for k in _TOP if k in data})
     except ValueError as e:
         msg = str(e)
         if msg.startswith("keys."):
             g, _, rest = msg[5:].partition(": ")
             raise ConfigError(f"{source}: [keys].{g}: {rest}") from None
         raise ConfigError(f"{source}: {msg}") from None
+    if isinstance(extra_gestures, str):   # one name, not its letters
+        extra_gestures = (extra_gestures,)
+    config.check_gestures(shipped_gestures() + tuple(extra_gestures), source,
+                          hint="; a custom model's labels go in extra_gestures=[...]")
+    return config
 
 
-def load_config(path: str | Path) -> ControlConfig:
-    """Read and validate a control TOML file."""
+def load_config(path: str | Path, extra_gestures: Iterable[str] = ()) -> ControlConfig:
+    """Read and validate a control TOML file.
+
+    ``extra_gestures``: names beyond :func:`shipped_gestures` that bindings may use, such as
+    the labels of your own gesture MLP (``load_config(p, extra_gestures=mlp.labels)``).
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -330,4 +394,4 @@ def load_config(path: str | Path) -> ControlConfig:
         data = toml.loads(raw.decode("utf-8"))
     except (toml.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid TOML ({e})") from None
-    return config_from_dict(data, str(path))
+    return config_from_dict(data, str(path), extra_gestures)

@@ -12,8 +12,10 @@
 
 Safety: every button and key is released when the pointer hand is lost, when
 control is paused or stopped, when an update raises, on :meth:`close` and at
-interpreter exit; the stop hotkey (default ``<ctrl>+<alt>+g``) stops control
-at once from any window.
+interpreter exit (Ctrl+C included); if the process is killed (SIGKILL, or SIGTERM,
+which skips exit handlers) the pynput backend's watchdog process
+(:mod:`gesturekit.control.guard`) releases held buttons. The stop hotkey (default
+``<ctrl>+<alt>+g``) stops control at once from any window.
 """
 
 from __future__ import annotations
@@ -273,7 +275,15 @@ class DesktopController:
 
     # ---------------------------------------------------------------- wiring
     def attach(self, tracker) -> object:
-        """Subscribe :meth:`handle` to ``tracker``'s events (``tracker.on``); returns the subscription."""
+        """Subscribe :meth:`handle` to ``tracker``'s events (``tracker.on``); returns the subscription.
+
+        A :class:`~gesturekit.control.config.ConfigError` (a ValueError) when the config names a
+        gesture that the tracker's event bus does not know: that binding could never fire.
+        """
+        known = getattr(getattr(tracker, "events", None), "known_gestures", None)
+        if known is not None:
+            self.config.check_gestures(known, "control config",
+                                       hint="; the tracker's recognizer does not emit it")
         sub = tracker.on(callback=self.handle)
         self._subs.append((tracker, sub))
         return sub

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 class KeyboardController:
     """Taps a key combination when a bound gesture starts.
 
-    ``bindings`` maps a gesture name (static such as ``"like"`` or dynamic such
+    ``bindings`` maps a gesture name (static such as ``"thumbs_up"`` or dynamic such
     as ``"swipe_left"``) to a combination: a tuple of key names or a string
     like ``"ctrl+alt+t"``. Keys pressed are always released, in reverse order,
     even when the backend raises half-way.

@@ -25,8 +25,8 @@ from ..errors import missing_extra
 from ..filters import OneEuroFilter
 from ..types import Hand
 from .config import MouseConfig
+from .guard import BUTTONS, ButtonGuard
 
-BUTTONS = ("left", "right", "middle")
 _POINT_INDICES = {"index_tip": (8,), "index_mcp": (5,), "palm": (0, 5, 9, 13, 17)}
 
 
@@ -113,9 +113,13 @@ def _require_display() -> None:
 
 
 class PynputBackend:
-    """The real mouse and keyboard through pynput (the ``control`` extra)."""
+    """The real mouse and keyboard through pynput (the ``control`` extra).
 
-    def __init__(self, screen: tuple[int, int, int, int] | None = None):
+    ``guard``: on the first press, start a :class:`~gesturekit.control.guard.ButtonGuard`
+    watchdog that releases held buttons if this process is killed (SIGKILL/SIGTERM) mid-drag.
+    """
+
+    def __init__(self, screen: tuple[int, int, int, int] | None = None, guard: bool = True):
         _require_display()
         try:
             from pynput import keyboard, mouse
@@ -127,6 +131,7 @@ class PynputBackend:
         self._mouse = mouse.Controller()
         self._kb = keyboard.Controller()
         self._screen = tuple(screen) if screen else _os_screen_bounds()
+        self.guard = ButtonGuard() if guard else None
 
     def screen_bounds(self) -> tuple[int, int, int, int]:
         return self._screen  # type: ignore[return-value]
@@ -135,10 +140,14 @@ class PynputBackend:
         self._mouse.position = (int(x), int(y))
 
     def press(self, button: str) -> None:
+        if self.guard is not None:
+            self.guard.pressed(button)   # before the press: a kill right after it is covered
         self._mouse.press(getattr(self._mouse_mod.Button, button))
 
     def release(self, button: str) -> None:
         self._mouse.release(getattr(self._mouse_mod.Button, button))
+        if self.guard is not None:
+            self.guard.released(button)
 
     def scroll(self, dx: int, dy: int) -> None:
         self._mouse.scroll(int(dx), int(dy))
@@ -158,6 +167,8 @@ class PynputBackend:
         # pynput's X controllers close their display connection when collected:
         # drop them now, while the display is surely still there.
         self._mouse = self._kb = _Closed()
+        if self.guard is not None:
+            self.guard.close()
 
 
 class _Closed:
@@ -198,7 +209,7 @@ def _os_screen_bounds() -> tuple[int, int, int, int]:
 def make_backend(name: str, screen: tuple[int, int, int, int] | None = None, **kw) -> Backend:
     """A backend by name: ``"pynput"`` or ``"dry_run"``."""
     if name == "pynput":
-        return PynputBackend(screen=screen)
+        return PynputBackend(screen=screen, **kw)
     if name in ("dry_run", "dry-run"):
         return DryRunBackend(screen=screen or (0, 0, 1920, 1080), **kw)
     raise ValueError(f"backend: unknown backend {name!r}; known: pynput, dry_run")

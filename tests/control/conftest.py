@@ -24,8 +24,12 @@ def start_xvfb(*args: str) -> tuple[subprocess.Popen, str]:
             pytest.skip(f"{tool} not installed (apt-get install -y xvfb xdotool)")
     r, w = os.pipe()
     # -displayfd: Xvfb picks a free display number and writes it to the pipe.
+    # -noreset: like a desktop, whose window manager never leaves, the server keeps its state
+    # when its last client goes (a reset would also let go of a button a dead client held, and
+    # drop a client that connects while it runs).
     proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24",
-                             "-nolisten", "tcp", *args], pass_fds=(w,), stderr=subprocess.DEVNULL)
+                             "-nolisten", "tcp", "-noreset", *args], pass_fds=(w,),
+                            stderr=subprocess.DEVNULL)
     os.close(w)
     num = b""
     deadline = time.monotonic() + 10

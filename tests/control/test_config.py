@@ -2,7 +2,13 @@ from pathlib import Path
 
 import pytest
 
-from gesturekit.control import ConfigError, ControlConfig, load_config, parse_combo
+from gesturekit.control import (
+    ConfigError,
+    ControlConfig,
+    config_from_dict,
+    load_config,
+    parse_combo,
+)
 from gesturekit.control.config import parse_key
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "controls.toml"
@@ -98,3 +104,65 @@ def test_combos():
 def test_dataclass_validation_names_field():
     with pytest.raises(ValueError, match="left_handed"):
         ControlConfig(left_handed="no")
+
+
+@pytest.mark.parametrize("text, where, bad, suggestion", [
+    ('[mouse]\nclick = "pinh"', "[mouse].click", "pinh", "'pinch'"),
+    ('[mouse]\nscroll = "victroy"', "[mouse].scroll", "victroy", "'victory'"),
+    ('[safety]\nengage = "fits"', "[safety].engage", "fits", "'fist'"),
+    ('[keys]\nswipe_lef = "left"', "[keys].swipe_lef", "swipe_lef", "'swipe_left'"),
+    ('[keys]\nthumbsup = "a"', "[keys].thumbsup", "thumbsup", "'thumbs_up'"),
+    ('[keys]\nlike = "a"', "[keys].like", "like", "'thumbs_up'"),   # HaGRID's name for it
+])
+def test_unknown_gesture_is_an_error_with_suggestions(tmp_path, text, where, bad, suggestion):
+    # a typo used to load silently and the binding never fired
+    path = write(tmp_path, text)
+    with pytest.raises(ValueError) as e:
+        load_config(path)
+    msg = str(e.value)
+    assert isinstance(e.value, ConfigError)
+    assert msg.startswith(f"{path}: {where}: unknown gesture {bad!r} (did you mean "), msg
+    assert suggestion in msg.split("known:")[0] and "extra_gestures" in msg
+
+
+def test_none_is_not_a_gesture(tmp_path):
+    with pytest.raises(ConfigError, match=r"\[keys\]\.none: 'none' is the no-gesture class"):
+        load_config(write(tmp_path, '[keys]\nnone = "a"'))
+
+
+def test_every_shipped_label_is_accepted(tmp_path):
+    import json
+
+    from gesturekit.control.config import shipped_gestures
+    from gesturekit.gestures import DYNAMIC_GESTURES, STATIC_GESTURES
+
+    models = Path(__file__).resolve().parents[2] / "models"
+    mlp_labels = json.loads((models / "gesture_mlp.json").read_text())["labels"]
+    names = set(STATIC_GESTURES + DYNAMIC_GESTURES) | set(mlp_labels)
+    names.discard("none")
+    assert names <= set(shipped_gestures()) and "none" not in shipped_gestures()
+    taken = {"pinch", "rock", "victory", "fist"}   # the default mouse and engage gestures
+    body = "\n".join(f'{g} = "a"' for g in sorted(names - taken))
+    assert set(load_config(write(tmp_path, f"[keys]\n{body}")).keys) == names - taken
+
+
+def test_custom_model_labels_can_be_bound(tmp_path):
+    # a user-trained MLP with new class names: its labels are passed in, the shipped ones stay
+    path = write(tmp_path, '[mouse]\nclick = "grab"\n[keys]\nwave = "ctrl+w"\nswipe_left = "left"')
+    with pytest.raises(ConfigError, match="unknown gesture 'grab'"):
+        load_config(path)
+    c = load_config(path, extra_gestures=["grab", "wave"])
+    assert c.mouse.click == "grab" and c.keys == {"wave": ("ctrl", "w"), "swipe_left": ("left",)}
+    assert config_from_dict({"keys": {"wave": "a"}}, extra_gestures="wave").keys == {"wave": ("a",)}
+    with pytest.raises(ConfigError, match=r"\[keys\]\.wav: unknown gesture 'wav' \(did you mean 'wave'\?\)"):
+        config_from_dict({"keys": {"wav": "a"}}, "custom.toml", extra_gestures=["wave"])
+
+
+def test_custom_model_labels_from_a_trained_mlp(tmp_path):
+    import numpy as np
+
+    from gesturekit.gestures import GestureMLP
+
+    mlp = GestureMLP([(np.zeros((4, 2), np.float32), np.zeros(2, np.float32))], ["grab", "wave"])
+    c = load_config(write(tmp_path, '[keys]\nwave = "a"'), extra_gestures=mlp.labels)
+    assert c.keys == {"wave": ("a",)}

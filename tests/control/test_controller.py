@@ -198,3 +198,28 @@ def test_dry_run_from_config_prints(make_hands, capsys):
     out = capsys.readouterr().out
     assert "[dry-run] move" in out and "[dry-run] press right" in out
     ctl.close()
+
+
+def test_attach_checks_gestures_against_the_trackers_bus():
+    from gesturekit.control import ConfigError
+    from gesturekit.gestures import ALL_GESTURES
+
+    class FakeTracker:
+        def __init__(self, extra=()):
+            # as HandTracker.events: the built-in names plus its recognizer's labels
+            self.events = EventBus(gestures=ALL_GESTURES + tuple(extra))
+
+        def on(self, gesture=None, callback=None, **kw):
+            return self.events.on(gesture, callback, **kw)
+
+    ctl, _ = make(keys={"wave": "ctrl+w"})
+    plain = FakeTracker()
+    with pytest.raises(ConfigError, match=r"\[keys\]\.wave: unknown gesture 'wave'.*does not emit it"):
+        ctl.attach(plain)
+    assert not plain.events._subs
+    custom = FakeTracker(extra=("wave",))   # a tracker whose own MLP has a "wave" class
+    ctl.attach(custom)
+    assert len(custom.events._subs) == 1
+    ctl.close()
+    for tr in (plain, custom):
+        tr.events.close()
