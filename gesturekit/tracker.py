@@ -98,6 +98,8 @@ class TrackerOptions:
     static_refine: bool = True              # static mode: second pass on an upright keypoint crop
     flip_test: bool = False                 # also read mirrored crops: more accurate, 2× regressor time
     gestures: bool = True                   # fill hand.gesture when gesturekit.gestures is present
+    gesture_model: str | Path | None = None     # None: the built-in gesture MLP; your own .npz from
+    #                                             `gesturekit train gestures` (its labels become events)
     dynamic_gestures: bool = True           # video: swipes and circles of the palm → hand.motion, events
     lost_id_ttl_ms: float = 500.0           # a hand found again this soon near a lost one gets its id
 
@@ -135,6 +137,8 @@ class TrackerOptions:
              "acquire_zooms", "must be a non-empty sequence of numbers > 0")
         need(isinstance(self.acquire_rotations, int) and not isinstance(self.acquire_rotations, bool)
              and self.acquire_rotations >= 1, "acquire_rotations", "must be an int >= 1")
+        need(self.gesture_model is None or (self.gestures and Path(self.gesture_model).suffix == ".npz"),
+             "gesture_model", "must be an .npz gesture model (from `gesturekit train gestures`), with gestures on")
 
     def filter_kwargs(self) -> dict:
         if self.smoothing == "one_euro":
@@ -233,12 +237,15 @@ class HandTracker:
         if not self.options.gestures or not self._is_hand21:
             return None
         try:
-            from .gestures import GestureRecognizer
+            from .gestures import GestureOptions, GestureRecognizer
         except ImportError:  # gestures not installed in this build: hands come without gestures
             return None
+        path = self.options.gesture_model
+        if path is not None:  # a model the user asked for must load
+            return GestureRecognizer(GestureOptions(model_path=path))
         try:
             return GestureRecognizer()
-        except (OSError, ValueError) as e:  # e.g. its model file is missing: hands still come
+        except (OSError, ValueError) as e:  # e.g. the built-in model file is missing: hands still come
             log.warning("gestures off: %s", e)
             return None
 

@@ -536,6 +536,36 @@ def test_events_are_published_through_on():
     assert kinds[0] == "hand_appeared" and kinds[-1] == "hand_lost"
 
 
+def test_a_gesture_model_of_your_own_names_the_gestures_and_their_events(tmp_path):
+    from gesturekit.gestures.mlp import INPUT_SIZES, GestureMLP
+
+    n = INPUT_SIZES["static"]
+    # one class always wins: its bias dwarfs anything the features give
+    GestureMLP([(np.zeros((n, 2), np.float32), np.array([9.0, 0.0], np.float32))], ["wave_hi", "other"]
+               ).save(tmp_path / "mine.npz")
+    tr, det, reg = make_tracker(max_hands=1, gesture_model=tmp_path / "mine.npz")
+    got = []
+    tr.on("wave_hi", got.append, phase="started")  # a name the built-in model does not know
+    set_truth(det, reg, [hand_at(40, 40)])
+    hands = [tr.process(np.zeros((80, 80, 3), np.uint8), i * 33.0) for i in range(6)]
+    tr.events.wait_idle(2.0)
+    tr.close()
+    assert hands[-1][0].gesture == "wave_hi"
+    assert [e.gesture for e in got] == ["wave_hi"]
+
+
+@pytest.mark.parametrize("kw", [{"gesture_model": "mine.onnx"},
+                                {"gesture_model": "mine.npz", "gestures": False}])
+def test_a_gesture_model_option_is_checked_up_front(kw):
+    with pytest.raises(ValueError, match="gesture_model"):
+        TrackerOptions(**kw)
+
+
+def test_a_missing_gesture_model_of_your_own_is_an_error_not_silence(tmp_path):
+    with pytest.raises((OSError, ValueError), match="nope.npz"):
+        make_tracker(gesture_model=tmp_path / "nope.npz")
+
+
 def test_a_swipe_is_reported_on_the_hand_and_as_an_instant_event():
     tr, det, reg = make_tracker(max_hands=1)
     got = []

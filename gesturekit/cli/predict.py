@@ -17,6 +17,7 @@ from . import eval as _eval
 def _tracker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detector", help="detector model (default: models/detector.onnx)")
     p.add_argument("--keypoints", help="keypoint model (default: models/keypoints.onnx)")
+    p.add_argument("--gesture-model", help="gesture MLP .npz from `gesturekit train gestures` (default: built-in)")
     p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--threads", type=int)
@@ -38,6 +39,7 @@ def _make_tracker(args: argparse.Namespace, **extra):
     from ..tracker import HandTracker, TrackerOptions
 
     kw = dict(max_hands=args.max_hands, detector_model=args.detector, keypoint_model=args.keypoints,
+              gesture_model=args.gesture_model,
               backend=args.backend, device=args.device, threads=args.threads, **extra)
     # flags left out keep TrackerOptions' defaults
     for flag, name in (("min_detection_confidence", None), ("min_presence_confidence", None),
