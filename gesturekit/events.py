@@ -38,7 +38,7 @@ GESTURE_KINDS = ("started", "held", "ended")
 class GestureEvent:
     """One thing that happened to one tracked hand."""
 
-    kind: str            # "started" | "held" | "ended" | "hand_appeared" | "hand_lost"
+    kind: str            # "started" | "held" | "ended" | "hand_appeared" | "hand_lost" (on(phase=...) picks it)
     gesture: str | None  # None for hand_appeared / hand_lost
     track_id: int
     handedness: str | None
