@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,11 +27,14 @@ import numpy as np
 
 from gesturekit.qt.app import (
     AppError,
+    exec_app,
     open_stream,
     parse_app_args,
     prepare_display,
     save_screenshot,
 )
+
+STOP_WAIT_MS = 2000   # how long closing waits for the tracker thread (a stuck camera read) before exiting
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -42,6 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--train", action="store_true", help="train when the stream ends (with --frames)")
     p.add_argument("--epochs", type=int, default=80, help="MLP training epochs (default 80)")
     a = parse_app_args(p, argv)
+    if a.epochs < 1:   # else only Train, after the recording, would say so
+        p.error("--epochs must be >= 1")
     if a.model is None:
         a.model = str(Path(a.samples).with_suffix(".npz"))
     return a
@@ -76,6 +82,8 @@ class Recorder:
         self._rec = None
         self.count = 0
         self.error: str | None = None
+        # close() (GUI thread, Train) must not pull the file from under add() (worker thread)
+        self._lock = threading.Lock()
 
     def start(self, label: str) -> None:
         from gesturekit.gestures.samples import SampleRecorder
@@ -83,8 +91,9 @@ class Recorder:
         label = label.strip()
         if not label or any(c in label for c in ',"\n\r'):
             raise ValueError(f"label {label!r}: type a name without commas or quotes")
-        if self._rec is None:
-            self._rec = SampleRecorder(self.path)
+        with self._lock:
+            if self._rec is None:
+                self._rec = SampleRecorder(self.path)
         self.label = label
 
     def stop(self) -> None:
@@ -92,23 +101,27 @@ class Recorder:
 
     def __call__(self, frame, hands) -> None:
         label = self.label
-        if label is None or not len(hands) or self._rec is None:
+        if label is None or not len(hands):
             return
         h = hands[0]
         if h.keypoints.shape != (21, 2) or not np.isfinite(h.keypoints).all():
             return
-        try:
-            self._rec.add(label, h.keypoints, h.handedness)
-            self.count += 1
-        except (OSError, ValueError) as e:
-            self.error = str(e)
-            self.label = None
+        with self._lock:
+            if self._rec is None:
+                return
+            try:
+                self._rec.add(label, h.keypoints, h.handedness)
+                self.count += 1
+            except (OSError, ValueError) as e:
+                self.error = str(e)
+                self.label = None
 
     def close(self) -> None:
         self.label = None
-        if self._rec is not None:
-            self._rec.close()
-            self._rec = None
+        with self._lock:
+            if self._rec is not None:
+                self._rec.close()
+                self._rec = None
 
 
 def build_window(tracker, source, args):
@@ -234,7 +247,6 @@ def build_window(tracker, source, args):
         # mirror the frame, then draw the mirrored hands: drawn text stays readable
         view = annotate(cv2.flip(frame, 1), hands.mirrored()) if args.mirror else annotate(frame, hands)
         video.set_frame(view)
-        worker.taken()
         fps.setText(f"FPS {stats['fps']:.1f} · {stats['latency_ms']:.1f} ms per frame")
         lines = []
         for h in hands:
@@ -281,6 +293,7 @@ def main(argv=None, tracker=None, source=None) -> int:
         print(f"gesture_viewer: {e}", file=sys.stderr)
         return 1
 
+    busy = False
     try:
         app = QApplication.instance() or QApplication(sys.argv[:1])
         win, worker = build_window(tracker, source, args)
@@ -313,21 +326,21 @@ def main(argv=None, tracker=None, source=None) -> int:
         worker.done.connect(done)
         win.show()
         worker.start()
-        app.exec()
-        worker.stop()
+        rc = exec_app(app, "gesture_viewer", on_error=errors.append)
+        busy = not worker.stop(STOP_WAIT_MS)   # a worker stuck in a camera read ends on its own
         win.trainer.wait(10000)
         if win.train_result is not None and not isinstance(win.train_result, Exception):
             r = win.train_result
             print(f"trained {r['classes']}: held-out accuracy {r['accuracy']:.3f} "
                   f"({r['val_rows']} samples) -> {r['model']}")
-        return 1 if errors else 0
+        return rc or (1 if errors else 0)
     finally:
         recorder = getattr(locals().get("win"), "recorder", None)
         if recorder is not None:
             recorder.close()
         if locals().get("win") is not None and win.bridge is not None:
             win.bridge.close()
-        if own_tracker:
+        if own_tracker and not busy:   # a busy worker still uses it
             tracker.close()
 
 

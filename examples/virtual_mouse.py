@@ -24,6 +24,7 @@ import numpy as np
 
 from gesturekit.qt.app import (
     AppError,
+    exec_app,
     open_stream,
     parse_app_args,
     prepare_display,
@@ -32,6 +33,7 @@ from gesturekit.qt.app import (
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE / "controls.toml"
+STOP_WAIT_MS = 2000   # how long closing waits for the tracker thread (a stuck camera read) before exiting
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -157,7 +159,6 @@ def build_window(controller, tracker, source, frames=None):
 
     def on_frame(frame, hands, stats):
         video.set_frame(draw_view(frame, hands, controller))
-        worker.taken()
         fps.setText(f"FPS {stats['fps']:.1f}")
         upd = (controller.last_update_s or 0.0) * 1000
         latency.setText(f"latency {stats['latency_ms']:.1f} ms (control {upd:.2f} ms)")
@@ -209,7 +210,7 @@ def main(argv=None, tracker=None, source=None) -> int:
         print(f"virtual_mouse: {e}", file=sys.stderr)
         return 1
 
-    own_tracker = False
+    own_tracker, worker = False, None
     try:
         try:
             source, tracker, own_tracker = open_stream(args.source, tracker, source)
@@ -245,12 +246,13 @@ def main(argv=None, tracker=None, source=None) -> int:
         worker.done.connect(done)
         win.show()
         worker.start()
-        app.exec()
-        worker.stop()
-        return 1 if errors else 0
+        rc = exec_app(app, "virtual_mouse", on_error=errors.append)
+        return rc or (1 if errors else 0)
     finally:
+        # Release first: the worker may be stuck in a camera read for seconds.
         controller.close()
-        if own_tracker:
+        busy = worker is not None and not worker.stop(STOP_WAIT_MS)
+        if own_tracker and not busy:   # a busy worker still uses it; it ends on its own
             tracker.close()
 
 

@@ -7,13 +7,18 @@
     if (rc := prepare_display(args, "my_app")):   # 2 with no display, else 0
         return rc
     source, tracker, own = open_stream(args.source, tracker, source)   # AppError on failure
+    rc = exec_app(app, "my_app", on_error=errors.append)   # instead of app.exec()
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -28,6 +33,8 @@ def parse_app_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Names
     parser.add_argument("--screenshot", metavar="PATH", help="run --frames frames offscreen, save the window, exit")
     parser.add_argument("--frames", type=int, default=None, help="stop after this many frames")
     args = parser.parse_args(argv)
+    if not args.source.strip():   # e.g. an unset "$CAMERA": "" would open the current folder's images
+        parser.error("--source: empty; give a camera index, video file, folder or URL")
     if args.screenshot and not args.frames:
         args.frames = 30
     if args.frames is not None and args.frames < 1:
@@ -80,6 +87,51 @@ def open_stream(source_arg: str, tracker=None, source=None, max_hands: int = 2):
         raise AppError(f"cannot start the hand tracker: {e}") from None
 
 
+def exec_app(app, prog: str, on_error: Callable[[str], None] | None = None) -> int:
+    """``app.exec()``, but Ctrl+C quits the event loop (returns 130) and an exception in a slot
+    is printed and passed to ``on_error`` instead of aborting the process; both as they were after.
+
+    Why: PyQt6 calls qFatal (abort: no cleanup, a held mouse button stays held) for an exception
+    that escapes a slot while ``sys.excepthook`` is the default; and a Ctrl+C is only seen when
+    Python code next runs, so it is ignored while Qt idles, then raised inside some slot.
+    """
+    from PyQt6.QtCore import QTimer
+
+    interrupted, seen = [], set()
+
+    def quit_app(*_):
+        interrupted.append(True)
+        app.quit()
+
+    def hook(kind, value, tb):
+        if issubclass(kind, KeyboardInterrupt):
+            quit_app()
+            return
+        msg = f"{kind.__name__}: {value}"
+        if msg not in seen:   # a slot that fails on every frame prints its traceback once
+            seen.add(msg)
+            print(f"{prog}: error in a Qt slot:\n{''.join(traceback.format_exception(kind, value, tb))}",
+                  end="", file=sys.stderr)
+        if on_error is not None:
+            on_error(msg)
+
+    old_hook, old_int, tick = sys.excepthook, None, None
+    sys.excepthook = hook
+    if threading.current_thread() is threading.main_thread():
+        old_int = signal.signal(signal.SIGINT, quit_app)
+        tick = QTimer()
+        tick.timeout.connect(lambda: None)   # runs Python now and then, so the signal handler runs
+        tick.start(200)
+    try:
+        rc = app.exec()
+    finally:
+        sys.excepthook = old_hook
+        if tick is not None:
+            tick.stop()
+            signal.signal(signal.SIGINT, signal.SIG_DFL if old_int is None else old_int)
+    return 130 if interrupted else rc
+
+
 def save_screenshot(window, path: str | Path, frames: int) -> str | None:
     """Save ``window`` as an image; the error message, or None once saved (and said so)."""
     path = Path(path)
@@ -90,4 +142,4 @@ def save_screenshot(window, path: str | Path, frames: int) -> str | None:
     return None
 
 
-__all__ = ["AppError", "have_display", "open_stream", "parse_app_args", "prepare_display", "save_screenshot"]
+__all__ = ["AppError", "exec_app", "have_display", "open_stream", "parse_app_args", "prepare_display", "save_screenshot"]

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
 from ..errors import missing_extra
+from ..images import as_bgr_uint8
 
 try:
     from PyQt6.QtCore import QObject, Qt, QThread, pyqtSignal, pyqtSlot
 except ImportError as e:  # the qt extra is optional
     raise missing_extra("qt", "PyQt6") from e
+
+
+class _Relay(QObject):
+    """Carries events from the bus thread to a bridge. Never a Qt child, so it is never deleted
+    under the bus's feet: emitting on a bridge whose C++ side is gone crashes the process."""
+
+    hop = pyqtSignal(object)
 
 
 class EventBridge(QObject):
@@ -27,18 +36,23 @@ class EventBridge(QObject):
     The bus calls back on its worker thread; the bridge hops to the thread it
     lives on (create it on the GUI thread) through a queued connection, so
     slots may touch widgets. The filters are those of ``EventBus.on``.
+    It listens until :meth:`close` or until it is destroyed (with its ``parent``).
     """
 
     gesture_event = pyqtSignal(object)
-    _incoming = pyqtSignal(object)
 
     def __init__(self, bus, gesture: str | None = None, *, phase: str | None = None,
                  hand: str | int | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.bus = bus
         # Queued explicitly: even a slot that is a plain function runs on our thread.
-        self._incoming.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
-        self._sub = bus.on(gesture, self._incoming.emit, phase=phase, hand=hand)
+        # Qt drops the connection (and queued events) when this bridge is deleted.
+        self._relay = _Relay()
+        self._relay.hop.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._sub = sub = bus.on(gesture, self._relay.hop.emit, phase=phase, hand=hand)
+        # Deleted with its parent (a closed dialog): leave the bus, or it keeps a dead bridge.
+        self._leave = lambda *_: bus.off(sub)   # not a method: it runs after self is gone
+        self.destroyed.connect(self._leave)
 
     @pyqtSlot(object)
     def _deliver(self, ev) -> None:
@@ -49,9 +63,10 @@ class EventBridge(QObject):
         if self._sub is not None:
             self.bus.off(self._sub)
             self._sub = None
+            self.destroyed.disconnect(self._leave)
 
 
-_BUSY: set = set()   # workers asked to stop that have not ended yet
+_LIVE: set = set()   # started workers not yet ended: Qt aborts if a running QThread is destroyed
 
 
 class TrackerWorker(QThread):
@@ -59,16 +74,21 @@ class TrackerWorker(QThread):
 
     ``on_hands(frame, hands)`` (e.g. ``DesktopController.update``) is called on
     the worker for *every* frame, so control never waits for painting; the GUI
-    gets :attr:`frame_ready` ``(frame, hands, stats)`` latest-wins: while it
-    has not taken the last one, newer frames replace it instead of queueing.
+    gets :attr:`frame_ready` ``(frame, hands, stats)`` latest-wins: until the
+    GUI thread has run the slots for the last one, newer frames are dropped
+    instead of queueing. Frames are BGR uint8 (gray and BGRA sources converted).
     ``stats`` has ``fps``, ``latency_ms`` (frame read + tracking + on_hands)
     and ``frame`` (index). :attr:`failed` carries an error message;
     :attr:`done` fires when the stream ends or :meth:`stop` is called.
+
+    Create it on the GUI thread. A started worker is kept alive until it ends,
+    and one whose ``parent`` is destroyed is stopped, not destroyed while running.
     """
 
     frame_ready = pyqtSignal(object, object, object)
     failed = pyqtSignal(str)
     done = pyqtSignal(int)
+    _frame = pyqtSignal(object, object, object)
 
     def __init__(self, tracker, source, on_hands=None, max_frames: int | None = None,
                  parent: QObject | None = None):
@@ -79,28 +99,58 @@ class TrackerWorker(QThread):
         self._stop = False
         self._pending = False
         self._lock = threading.Lock()
+        self._runs = self._runs_ended = 0
+        # Through our own (GUI) thread, so the frame counts as taken once its slots have run.
+        self._frame.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self.finished.connect(self._ended)
+        if parent is not None:
+            parent.destroyed.connect(self._orphaned)
+
+    def start(self, *args) -> None:
+        """Start the thread (``QThread.start``); it stays referenced until it ends."""
+        _LIVE.add(self)
+        self._runs += 1
+        super().start(*args)
 
     def stop(self, timeout_ms: int = 10000) -> bool:
-        """Ask the loop to end after the current frame and wait for it; False if it is still busy.
-
-        A worker still running after ``timeout_ms`` (a source blocked in a read) is
-        kept referenced until it ends: Qt aborts if a running QThread is destroyed.
-        """
+        """Ask the loop to end after the current frame and wait for it; False if it is still busy
+        (a source blocked in a read): it then ends on its own, and is kept alive until it does."""
         self._stop = True
         if self.isRunning() and QThread.currentThread() is not self:
-            if not self.wait(timeout_ms):
-                _BUSY.add(self)
-                self.finished.connect(lambda: _BUSY.discard(self))
-                return False
+            return self.wait(timeout_ms)
         return True
 
     def taken(self) -> None:
-        """The GUI calls this once it has shown a frame, so the next one is sent."""
+        """Let the next frame be sent now (done for you once the :attr:`frame_ready` slots return)."""
         with self._lock:
             self._pending = False
 
+    @pyqtSlot(object, object, object)
+    def _deliver(self, frame, hands, stats) -> None:
+        try:
+            self.frame_ready.emit(frame, hands, stats)
+        finally:
+            self.taken()
+
+    @pyqtSlot()
+    def _ended(self) -> None:
+        # Kept referenced until here, its last queued signal: no queued delivery outlives it
+        # (dropping it in stop() instead segfaulted a later test running its queued `done`).
+        if self._runs_ended == self._runs:   # not started again (a looped video) meanwhile
+            self.wait()   # `finished` comes just before the thread really ends
+            _LIVE.discard(self)
+
+    def _orphaned(self, *_) -> None:
+        # The parent deletes its children next: a running QThread must not be one of them.
+        self._stop = True
+        if self.isRunning():
+            self.setParent(None)
+            for sig in (self.frame_ready, self.failed, self.done):   # their slots may be the parent's
+                with contextlib.suppress(TypeError):   # TypeError: nothing was connected
+                    sig.disconnect()
+
     def run(self) -> None:
-        times: list[float] = []
+        this_run, times = self._runs, []
         try:
             it = iter(self.tracker.stream(self.source))
             while not self._stop:
@@ -109,6 +159,7 @@ class TrackerWorker(QThread):
                     frame, hands = next(it)
                 except StopIteration:
                     break
+                frame = as_bgr_uint8(frame)   # what annotate and VideoWidget take (no copy if BGR)
                 if self.on_hands is not None:
                     self.on_hands(frame, hands)
                 t1 = time.perf_counter()
@@ -121,7 +172,7 @@ class TrackerWorker(QThread):
                     send = not self._pending or self.max_frames is not None
                     self._pending = True
                 if send:
-                    self.frame_ready.emit(frame, hands, stats)
+                    self._frame.emit(frame, hands, stats)
                 if self.max_frames is not None and self.frames >= self.max_frames:
                     break
             close = getattr(it, "close", None)
@@ -130,4 +181,5 @@ class TrackerWorker(QThread):
         except Exception as e:  # shown to the user; the thread ends cleanly
             self.failed.emit(f"{type(e).__name__}: {e}")
         finally:
+            self._runs_ended = this_run
             self.done.emit(self.frames)

@@ -15,16 +15,21 @@ except ImportError as e:  # the qt extra is optional
 
 
 def frame_to_qimage(frame: np.ndarray) -> QImage:
-    """A deep-copied QImage of an ``(H, W, 3)`` uint8 BGR (or ``(H, W)`` gray) frame."""
+    """A deep-copied QImage of an ``(H, W, 3)`` uint8 BGR frame, or gray ``(H, W)`` / ``(H, W, 1)``,
+    or BGRA ``(H, W, 4)`` (alpha ignored)."""
     a = np.asarray(frame)
     if a.dtype != np.uint8:
         raise ValueError(f"frame: expected uint8, got {a.dtype}")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    elif a.ndim == 3 and a.shape[2] == 4:
+        a = a[:, :, :3]   # a screen grab's alpha is often 0: drawn as such it would show nothing
     if a.ndim == 2:
         fmt = QImage.Format.Format_Grayscale8
     elif a.ndim == 3 and a.shape[2] == 3:
         fmt = QImage.Format.Format_BGR888
     else:
-        raise ValueError(f"frame: expected (H, W, 3) BGR or (H, W) gray, got shape {a.shape}")
+        raise ValueError(f"frame: expected (H, W, 3) BGR, (H, W, 4) BGRA or (H, W) gray, got shape {a.shape}")
     if a.size == 0:   # e.g. an empty crop: painting it would divide by zero and abort the app
         raise ValueError(f"frame: empty, shape {a.shape}")
     a = np.ascontiguousarray(a)
@@ -51,7 +56,7 @@ class VideoWidget(QWidget):
         self.setMinimumSize(160, 120)
 
     def set_frame(self, frame: np.ndarray) -> None:
-        """Show ``frame`` (BGR uint8) on the next paint."""
+        """Show ``frame`` (BGR uint8; gray and BGRA too) on the next paint."""
         self._image = frame_to_qimage(frame)
         self.frames_shown += 1
         self.update()

@@ -18,6 +18,12 @@ def test_screenshot_alone_runs_30_frames_and_zero_frames_is_refused():
         app.parse_app_args(argparse.ArgumentParser(), ["--frames", "0"])
 
 
+def test_an_empty_source_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        app.parse_app_args(argparse.ArgumentParser(), ["--source", ""])
+    assert "--source: empty" in capsys.readouterr().err
+
+
 def test_no_display_says_so_and_gives_2(monkeypatch, capsys):
     for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(k, raising=False)

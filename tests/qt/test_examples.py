@@ -2,8 +2,11 @@
 
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +116,143 @@ def test_missing_source_exits_cleanly(name, tmp_path):
     r = run_example(name, "--source", str(tmp_path / "nope.mp4"), "--dry-run" if name == "virtual_mouse" else "--mirror",
                     env_extra={"QT_QPA_PLATFORM": "offscreen"})
     assert r.returncode == 1 and "nope.mp4" in r.stderr, r.stderr
+
+
+def close_windows_when(qapp, cond):
+    """A timer (keep it referenced) that closes the visible windows once ``cond()`` holds."""
+    from PyQt6.QtCore import QTimer
+
+    def check():
+        if cond():
+            timer.stop()
+            for w in qapp.topLevelWidgets():
+                if w.isVisible():
+                    w.close()
+
+    timer = QTimer()
+    timer.timeout.connect(check)
+    timer.start(10)
+    return timer
+
+
+def test_virtual_mouse_closed_while_the_stream_is_stuck_releases_the_button_at_once(qapp, monkeypatch, capsys):
+    from qt_fakes import ScriptedTracker
+
+    from gesturekit.control.mouse import DryRunBackend
+
+    pressed, released, stuck, resumed_by_release = threading.Event(), threading.Event(), threading.Event(), []
+    press, release = DryRunBackend.press, DryRunBackend.release
+    monkeypatch.setattr(DryRunBackend, "press", lambda self, b: (press(self, b), pressed.set()))
+    monkeypatch.setattr(DryRunBackend, "release", lambda self, b: (release(self, b), released.set()))
+
+    class Stuck(ScriptedTracker):
+        def stream(self, source=None):
+            for i, item in enumerate(super().stream(source)):
+                if i == 30 and pressed.wait(2):     # mid-pinch (frames 12-35), the button down
+                    stuck.set()                     # a camera read that hangs
+                    resumed_by_release.append(released.wait(5))
+                yield item
+
+    vm = load("virtual_mouse")
+    tracker = Stuck(60)
+    timer = close_windows_when(qapp, stuck.is_set)
+    t0 = time.monotonic()
+    rc = vm.main(["--dry-run"], tracker=tracker, source="scripted")
+    took = time.monotonic() - t0
+    timer.stop()
+    tracker.close()
+    assert rc == 0
+    # Released while the stream was still stuck (it waited for the worker first, 10 s).
+    assert resumed_by_release == [True]
+    assert capsys.readouterr().out.count("[dry-run] release left") == 1
+    assert took < 4
+
+
+DRIVER = """
+import sys
+sys.path[:0] = [{tests!r}, {examples!r}]
+from qt_fakes import ScriptedTracker
+import virtual_mouse as vm
+
+class Long(ScriptedTracker):
+    def stream(self, source=None):
+        for i, item in enumerate(super().stream(source)):
+            if i == 100:   # the event loop runs by now (a Ctrl+C before it is a KeyboardInterrupt)
+                print("READY", flush=True)
+            yield item
+
+def broken_view(frame, hands, controller):
+    raise RuntimeError("bug in a slot")
+
+if sys.argv[1] == "slot-error":
+    vm.draw_view = broken_view
+    argv = ["--dry-run", "--frames", "30"]
+else:
+    argv = ["--dry-run"]
+sys.exit(vm.main(argv, tracker=Long(10**6), source="scripted"))
+"""
+
+
+def start_driver(tmp_path, mode):
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER.format(tests=str(Path(__file__).parent), examples=str(EXAMPLES)))
+    return subprocess.Popen([sys.executable, str(script), mode], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, cwd=ROOT)
+
+
+def test_an_exception_in_a_slot_is_reported_not_an_abort(tmp_path):
+    p = start_driver(tmp_path, "slot-error")
+    out, err = p.communicate(timeout=30)
+    # PyQt6 aborts (SIGABRT, no cleanup: a held button stays down) when a slot raises.
+    assert p.returncode == 1, err
+    assert err.count("RuntimeError: bug in a slot") == 1     # once, not on every frame
+    assert out.count("[dry-run] press left") == out.count("[dry-run] release left")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_quits_cleanly_and_releases(tmp_path):
+    p = start_driver(tmp_path, "sigint")
+    seen = []
+    try:
+        for line in p.stdout:
+            seen.append(line)
+            if line.startswith("READY"):
+                break
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=15)
+    finally:
+        p.kill()
+    out = "".join(seen) + out
+    # It was raised inside a slot: SIGABRT; or ignored while no Python code ran.
+    assert p.returncode == 130, err
+    assert out.count("[dry-run] press left") == out.count("[dry-run] release left")
+
+
+def test_recorder_close_waits_for_a_sample_being_written(tmp_path):
+    from qt_fakes import ScriptedTracker
+
+    gv = load("gesture_viewer")
+    rec = gv.Recorder(tmp_path / "s.csv")
+    rec.start("flat")
+    real_add, inside = rec._rec.add, threading.Event()
+
+    def slow_add(*a):
+        inside.set()
+        time.sleep(0.2)
+        real_add(*a)
+
+    rec._rec.add = slow_add
+    hands = ScriptedTracker(1).hands_at(0)
+    t = threading.Thread(target=rec, args=(None, hands))   # the worker thread
+    t.start()
+    assert inside.wait(2)
+    rec.close()                                           # Train, on the GUI thread
+    t.join()
+    assert rec.error is None and rec.count == 1
+
+
+def test_gesture_viewer_refuses_zero_epochs_up_front(capsys):
+    gv = load("gesture_viewer")
+    with pytest.raises(SystemExit):
+        gv.parse_args(["--epochs", "0"])
+    assert "--epochs must be >= 1" in capsys.readouterr().err

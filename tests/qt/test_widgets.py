@@ -1,4 +1,8 @@
+import os
+import subprocess
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -36,7 +40,7 @@ def test_video_widget_rejects_bad_frames(qapp):
     with pytest.raises(ValueError, match="uint8"):
         w.set_frame(np.zeros((10, 10, 3), np.float32))
     with pytest.raises(ValueError, match="shape"):
-        frame_to_qimage(np.zeros((10, 10, 4), np.uint8))
+        frame_to_qimage(np.zeros((10, 10, 2), np.uint8))
     # An empty crop: once painted, it divided by zero inside paintEvent, which aborts the process.
     with pytest.raises(ValueError, match="empty"):
         w.set_frame(np.zeros((0, 10, 3), np.uint8))
@@ -71,11 +75,173 @@ def test_bridge_delivers_on_gui_thread(qapp, wait):
 
 
 def test_missing_pyqt_names_the_extra_and_app_helpers_still_load():
-    import subprocess
-    import sys
     code = ("import sys; sys.modules['PyQt6'] = None\n"
             "import gesturekit.qt.app as app\n"
             "print(callable(app.open_stream))\n"
             "try:\n    from gesturekit.qt import VideoWidget\nexcept ImportError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.startswith("True") and "pip install 'gesturekit[qt]'" in out
+
+
+def test_video_widget_shows_bgra_and_gray_with_a_channel_axis(qapp):
+    from gesturekit.qt import VideoWidget, frame_to_qimage
+
+    bgra = np.zeros((6, 9, 4), np.uint8)
+    bgra[..., :3] = (255, 0, 0)          # blue, alpha 0 as screen grabs often have
+    c = frame_to_qimage(bgra).pixelColor(4, 3)
+    assert (c.blue(), c.red(), c.alpha()) == (255, 0, 255)
+    gray = np.full((5, 7, 1), 77, np.uint8)
+    img = frame_to_qimage(gray)
+    assert (img.width(), img.height(), img.pixelColor(6, 4).red()) == (7, 5, 77)
+    w = VideoWidget()
+    w.set_frame(bgra)                   # raised in the GUI slot, which aborts a PyQt6 app
+    w.grab()
+
+
+def run_qt_script(code):
+    """Run ``code`` in a fresh offscreen Python: what it tests crashed the process before."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+
+
+def test_bridge_destroyed_with_its_parent_leaves_the_bus():
+    code = """
+import logging
+from PyQt6 import sip
+from PyQt6.QtCore import QObject
+from PyQt6.QtWidgets import QApplication
+from gesturekit.events import EventBus, GestureEvent
+from gesturekit.qt import EventBridge
+
+class Errors(logging.Handler):
+    def emit(self, record):
+        errors.append(record)
+
+errors = []
+logging.getLogger("gesturekit.events").addHandler(Errors())
+app = QApplication([])
+bus = EventBus(gestures=["pinch"])
+parent = QObject()
+EventBridge(bus, parent=parent).gesture_event.connect(lambda ev: None)
+sip.delete(parent)                  # a closed dialog deletes its children
+app.processEvents()
+for i in range(3):                  # each emitted on the dead bridge; the 2nd crashed the process
+    bus.publish([GestureEvent("started", "pinch", 3, "right", 1000.0 + i)])
+    bus.wait_idle()
+    app.processEvents()
+print("errors", len(errors))
+"""
+    r = run_qt_script(code)
+    assert r.returncode == 0 and "errors 0" in r.stdout, r.stdout + r.stderr
+
+
+class _Stream:
+    """A tracker stand-in: ``frames`` in order, no hands, ``delay`` seconds apart."""
+
+    def __init__(self, frames, delay=0.0):
+        self.frames, self.delay = frames, delay
+
+    def stream(self, source):
+        from gesturekit.types import Hands
+
+        for i, f in enumerate(self.frames):
+            time.sleep(self.delay)
+            yield f, Hands([], (f.shape[1], f.shape[0]), timestamp_ms=i * 33.0)
+
+
+def run_worker(wait, worker, slot):
+    ended = []
+    worker.frame_ready.connect(slot)
+    worker.done.connect(ended.append)
+    worker.start()
+    assert wait(lambda: ended, 5.0)
+    assert worker.wait(2000)
+
+
+def test_worker_frames_keep_coming_to_a_slot_that_never_calls_taken(qapp, wait):
+    from gesturekit.qt import TrackerWorker
+
+    frames = [np.full((48, 64, 3), i, np.uint8) for i in range(20)]
+    worker = TrackerWorker(_Stream(frames, delay=0.01), "scripted")
+    got = []
+    run_worker(wait, worker, lambda f, h, s: got.append((int(f[0, 0, 0]), threading.current_thread()
+                                                              is threading.main_thread())))
+    assert len(got) > 1, "only the first frame reached the GUI"
+    assert all(on_gui for _, on_gui in got)
+    assert [i for i, _ in got] == sorted(i for i, _ in got)
+
+
+def test_worker_started_again_when_its_stream_ends(qapp, wait):
+    from gesturekit.qt import TrackerWorker
+
+    frames = [np.zeros((8, 8, 3), np.uint8)] * 3
+    worker = TrackerWorker(_Stream(frames, delay=0.01), "scripted")
+    ends = []
+    worker.done.connect(lambda n: (ends.append(n), len(ends) == 1 and worker.start()))   # loop once
+    worker.start()
+    assert wait(lambda: len(ends) == 2 and worker.isFinished(), 5.0)
+    assert ends == [3, 6]
+
+
+def test_worker_hands_the_gui_bgr_frames_from_gray_and_bgra_sources(qapp, wait):
+    from gesturekit.draw import annotate
+    from gesturekit.qt import TrackerWorker, VideoWidget
+
+    frames = [np.full((48, 64), 9, np.uint8), np.full((48, 64, 1), 9, np.uint8),
+              np.full((48, 64, 4), 9, np.uint8)]
+    worker = TrackerWorker(_Stream(frames), "scripted", max_frames=3)
+    video, got = VideoWidget(), []
+
+    def on_frame(frame, hands, stats):
+        got.append((frame.shape, frame.dtype))
+        if frame.shape == (48, 64, 3):
+            video.set_frame(annotate(frame, hands))   # what the example apps do
+
+    run_worker(wait, worker, on_frame)
+    assert got == [((48, 64, 3), np.uint8)] * 3
+
+
+def test_worker_survives_its_parent_and_nobody_holding_it():
+    # Qt aborts the process when a running QThread is destroyed: by its parent (a window
+    # closed with WA_DeleteOnClose) or by the garbage collector (``TrackerWorker(...).start()``).
+    code = """
+import gc, time
+import numpy as np
+from PyQt6 import sip
+from PyQt6.QtCore import QObject
+from PyQt6.QtWidgets import QApplication
+from gesturekit.qt import TrackerWorker
+from gesturekit.types import Hands
+
+ended = []
+
+class Slow:
+    def stream(self, source):
+        try:
+            for i in range(40):
+                time.sleep(0.01)
+                yield np.zeros((8, 8, 3), np.uint8), Hands([], (8, 8), timestamp_ms=float(i))
+        finally:
+            ended.append(True)
+
+app = QApplication([])
+parent = QObject()
+w = TrackerWorker(Slow(), None, parent=parent)
+w.frame_ready.connect(lambda *a: None)
+w.start()
+time.sleep(0.05)
+del w
+sip.delete(parent)
+TrackerWorker(Slow(), None).start()
+gc.collect()
+end = time.monotonic() + 5
+while len(ended) < 2 and time.monotonic() < end:
+    app.processEvents()
+    time.sleep(0.01)
+time.sleep(0.1)
+app.processEvents()
+gc.collect()
+print("ended", len(ended))
+"""
+    r = run_qt_script(code)
+    assert r.returncode == 0 and "ended 2" in r.stdout, r.stderr
