@@ -55,7 +55,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def train_samples(samples: Path, model_path: Path, epochs: int = 80) -> dict:
     """Train the gesture MLP on a recorded sample file; returns a summary (raises ValueError)."""
-    from gesturekit.gestures.mlp import TrainOptions, fit_file
+    from gesturekit.gestures import TrainOptions, fit_file
 
     report = fit_file(samples, options=TrainOptions(epochs=epochs))
     report.model.save(model_path)
@@ -86,7 +86,7 @@ class Recorder:
         self._lock = threading.Lock()
 
     def start(self, label: str) -> None:
-        from gesturekit.gestures.samples import SampleRecorder
+        from gesturekit.gestures import SampleRecorder
 
         label = label.strip()
         if not label or any(c in label for c in ',"\n\r'):
@@ -282,7 +282,7 @@ def main(argv=None, tracker=None, source=None) -> int:
         return 1
     try:
         import gesturekit.gestures.mlp  # noqa: F401  (the trainer)
-        from gesturekit.gestures.samples import SampleRecorder  # noqa: F401
+        from gesturekit.gestures import SampleRecorder  # noqa: F401
     except ImportError as e:
         print(f"gesture_viewer: gesturekit.gestures (SampleRecorder, MLP trainer) is missing: {e}",
               file=sys.stderr)

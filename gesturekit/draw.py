@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
+from .images import as_bgr_uint8
 from .layouts import HAND_21
 from .types import Hand, Hands
 
@@ -120,8 +121,16 @@ _DEFAULT = (BoxAnnotator(thickness=1), SkeletonAnnotator(), LabelAnnotator())
 
 
 def annotate(frame: np.ndarray, hands: Hands | Iterable[Hand], copy: bool = True) -> np.ndarray:
-    """Box, skeleton and label for each hand; returns a copy unless ``copy=False``."""
-    scene = _check(frame, in_place=False).copy() if copy else _check(frame)
+    """Box, skeleton and label for each hand; returns a BGR uint8 copy unless ``copy=False``.
+
+    With ``copy=True`` any frame :meth:`HandTracker.process` takes (grey, BGRA, float, uint16) is
+    drawn on its BGR uint8 version; ``copy=False`` draws into ``frame``, which must be BGR uint8.
+    """
+    if copy:
+        bgr = as_bgr_uint8(frame)
+        scene = bgr.copy() if np.may_share_memory(bgr, frame) else bgr   # never draw on the caller's pixels
+    else:
+        scene = _check(frame)
     for a in _DEFAULT:
         a.annotate(scene, hands)
     return scene

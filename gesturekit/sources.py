@@ -191,6 +191,8 @@ def open_source(source: int | str | Path | FrameSource | Iterable, **kwargs) -> 
         return CameraSource(source, **kwargs)
     if isinstance(source, (str, Path)):
         s = str(source)
+        if not s.strip():  # Path("") is ".": an unset $CAM would silently read this folder's images
+            raise ValueError("source: empty; expected a camera index, a video or image path, a folder or a URL")
         if s.isdigit():
             return CameraSource(int(s), **kwargs)
         if "://" in s:

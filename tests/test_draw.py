@@ -26,7 +26,19 @@ def test_missing_points_and_bad_scene():
     h.keypoints[3] = np.nan
     SkeletonAnnotator().annotate(np.zeros((100, 120, 3), np.uint8), [h])
     with pytest.raises(ValueError, match="scene"):
-        annotate(np.zeros((100, 120), np.uint8), [h])
+        annotate(np.zeros((100, 120), np.uint8), [h], copy=False)   # in place needs BGR uint8
+    with pytest.raises(ValueError, match="frame"):
+        annotate(np.zeros((100, 120, 2), np.uint8), [h])
+
+
+@pytest.mark.parametrize("frame", [np.zeros((100, 120), np.uint8), np.zeros((100, 120, 1), np.uint8),
+                                   np.zeros((100, 120, 4), np.uint8), np.zeros((100, 120, 3), np.float32),
+                                   np.zeros((100, 120, 3), np.uint16)])
+def test_annotate_takes_every_frame_the_tracker_takes(frame):
+    before = frame.copy()
+    out = annotate(frame, [_hand()])
+    assert out.shape == (100, 120, 3) and out.dtype == np.uint8 and out.sum() > 0
+    np.testing.assert_array_equal(frame, before)   # drawn on a BGR copy, never on the caller's pixels
 
 
 def test_a_view_cv2_cannot_draw_into_is_a_clear_error_and_copy_still_works():

@@ -47,6 +47,9 @@ def test_missing_and_broken_inputs_name_the_path(tmp_path):
         ImageFolderSource(tmp_path)
     with pytest.raises(TypeError, match="source"):
         open_source(True)
+    for empty in ("", "  "):   # not the current folder's images, as Path("") would give
+        with pytest.raises(ValueError, match="source: empty"):
+            open_source(empty)
 
 
 def test_image_folder_is_recursive_and_sorted(tmp_path):

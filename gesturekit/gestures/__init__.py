@@ -2,12 +2,12 @@
 
 Public API: :class:`GestureRecognizer` / :class:`GestureOptions` / :class:`GestureResult`,
 :class:`DynamicGestureRecognizer` / :class:`DynamicOptions`, :class:`SampleRecorder`,
-:func:`read_samples`, :class:`GestureMLP`, :func:`train_mlp`.
+:func:`read_samples`, :class:`GestureMLP`, :func:`train_mlp`, :func:`fit_file` (a samples file → a model).
 """
 
 from .dynamic import DYNAMIC_GESTURES, HISTORY_GESTURES, MotionRules
 from .features import HandFeatures, canonicalize, hand_features, kinivi_normalize, mlp_input
-from .mlp import GestureMLP, TrainOptions, stratified_split, train_mlp
+from .mlp import GestureMLP, TrainOptions, fit_file, stratified_split, train_mlp
 from .recognizer import (
                          DynamicGestureRecognizer,
                          DynamicOptions,
@@ -27,6 +27,6 @@ __all__ = [
     "STATIC_GESTURES", "DynamicGestureRecognizer", "DynamicOptions", "GestureMLP", "GestureOptions",
     "GestureRecognizer", "GestureResult", "HandFeatures", "MotionRules", "Rule", "RuleClassifier",
     "SampleRecorder", "SampleSet", "TrainOptions", "canonicalize", "hand_features",
-    "kinivi_normalize", "mlp_input", "read_point_history", "read_samples", "stratified_split",
+    "fit_file", "kinivi_normalize", "mlp_input", "read_point_history", "read_samples", "stratified_split",
     "train_mlp",
 ]
