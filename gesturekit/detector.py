@@ -9,6 +9,7 @@ SavedModel behind the same ``detect``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import numpy as np
 from .errors import ModelFileError, missing_extra
 from .geometry import box_iou
 from .images import as_bgr_uint8
-from .runtime import Runner, default_model
+from .runtime import Runner, check_threads, default_model, require_outputs
 
 PAD_VALUE = 114  # letterbox grey, as in training
 
@@ -27,7 +28,7 @@ PAD_VALUE = 114  # letterbox grey, as in training
 class DetectorOptions:
     """Options of :class:`HandDetector` (validated on creation)."""
 
-    model_path: str | Path = field(default_factory=lambda: default_model("detector.onnx"))
+    model_path: str | Path | None = None  # None: the shipped detector (.pt for backend "torch")
     backend: str = "auto"          # auto (by suffix) | onnx | torch
     device: str = "auto"           # auto | cpu | cuda
     threads: int | None = 2
@@ -41,8 +42,7 @@ class DetectorOptions:
             raise ValueError(f"backend: {self.backend!r} is not one of 'auto', 'onnx', 'torch'")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device: {self.device!r} is not one of 'auto', 'cpu', 'cuda'")
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
-            raise ValueError(f"threads: must be None or an int >= 1, got {self.threads!r}")
+        check_threads(self.threads)
         if not 0.0 <= float(self.score_threshold) <= 1.0:
             raise ValueError(f"score_threshold: must lie in [0, 1], got {self.score_threshold}")
         if not 0.0 < float(self.nms_iou) <= 1.0:
@@ -51,7 +51,8 @@ class DetectorOptions:
             raise ValueError(f"max_hands: must be an int >= 1, got {self.max_hands!r}")
         if not isinstance(self.spin_wait, bool):
             raise ValueError(f"spin_wait: must be True or False, got {self.spin_wait!r}")
-        self.model_path = Path(self.model_path)
+        self.model_path = Path(self.model_path) if self.model_path is not None else default_model(
+            "detector.onnx", self.backend)
 
 
 @dataclass
@@ -138,9 +139,7 @@ class HandDetector:
         size = self.runner.input_size
         self.input_h, self.input_w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
         self.stride = int(self.runner.meta.get("stride", 4))
-        missing = {"scores", "size", "offset"} - set(self.runner.meta.get("outputs", []))
-        if missing:
-            raise ModelFileError(f"{o.model_path}: detector model lacks outputs {sorted(missing)}")
+        require_outputs(self.runner, {"scores", "size", "offset"})
 
     def detect(self, frame: np.ndarray) -> Detections:
         """Boxes (x1 y1 x2 y2 px), scores and angles of the hands in ``frame`` (BGR, gray, BGRA, float)."""
@@ -151,8 +150,14 @@ class HandDetector:
         o = self.options
         return decode(out, self.stride, s, dx, dy, w, h, o.score_threshold, o.nms_iou, o.max_hands)
 
-    def detect_batch(self, frames: list[np.ndarray]) -> list[Detections]:
-        """Several frames in one network call (each letterboxed on its own)."""
+    def detect_batch(self, frames: Iterable[np.ndarray] | np.ndarray) -> list[Detections]:
+        """Several frames in one network call (each letterboxed on its own); ``frames`` is a
+        sequence of images or an N×H×W×C array."""
+        if frames is None or (isinstance(frames, np.ndarray) and frames.ndim != 4):
+            # one frame iterated would be read as H images of its rows
+            got = "None" if frames is None else f"an array of shape {frames.shape}"
+            raise ValueError(f"frames: expected a list of images or an N×H×W×C array, got {got}")
+        frames = list(frames)  # a generator would be spent by the first pass and give no results
         if not frames:
             return []
         prep = [letterbox(as_bgr_uint8(f, f"frames[{i}]"), self.input_h, self.input_w) for i, f in enumerate(frames)]

@@ -86,11 +86,13 @@ class HandednessClassifier:
 
     def __init__(self, model_path: str | Path | None = None, backend: str = "auto", threads: int | None = None,
                  spin_wait: bool = True):
-        from .runtime import Runner, default_model
+        from .runtime import Runner, default_model, require_outputs
 
-        self.path = Path(model_path) if model_path is not None else default_model(DEFAULT_MODEL)
+        self.path = Path(model_path) if model_path is not None else default_model(DEFAULT_MODEL, backend)
         self.runner = Runner.load(self.path, backend, threads=threads, task="handedness", spin_wait=spin_wait)
-        self.input_size = int(self.runner.input_size)
+        require_outputs(self.runner, {"p_back"})
+        size = self.runner.input_size
+        self.input_size = int(size if isinstance(size, int) else size[0])
 
     def prob_back(self, frame: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
         """P(the back of the hand faces the camera) per hand; ``frame`` is any image

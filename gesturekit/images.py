@@ -25,10 +25,12 @@ def as_bgr_uint8(frame: object, name: str = "frame") -> np.ndarray:
         if frame.dtype == bool or not (np.issubdtype(frame.dtype, np.floating) or np.issubdtype(frame.dtype, np.integer)):
             raise ValueError(f"{name}: unsupported dtype {frame.dtype}")
         f = frame.astype(np.float32)
+        # the range is read from the pixels that are numbers: one inf pixel made a 0..1 frame black
+        top = float(np.max(f, where=np.isfinite(f), initial=0.0))
         f = np.nan_to_num(f, nan=0.0, posinf=255.0, neginf=0.0)
-        if np.issubdtype(frame.dtype, np.floating) and f.max(initial=0.0) <= 1.0:
+        if np.issubdtype(frame.dtype, np.floating) and top <= 1.0:
             f = f * 255.0
-        elif np.issubdtype(frame.dtype, np.unsignedinteger) and f.max(initial=0.0) > 255.0:
+        elif np.issubdtype(frame.dtype, np.unsignedinteger) and top > 255.0:
             # a 16-bit image (PNG, machine-vision camera) spans its dtype's range: clipping saturated it
             f = f * (255.0 / np.iinfo(frame.dtype).max)
         frame = np.clip(f, 0, 255).astype(np.uint8)

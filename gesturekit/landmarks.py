@@ -55,11 +55,12 @@ class LandmarkRegressor:
 
     def __init__(self, model_path: str | Path | None = None, backend: str = "auto", device: str = "auto",
                  threads: int | None = None, flip_test: bool = False, spin_wait: bool = True):
-        from .runtime import Runner, default_model
+        from .runtime import Runner, default_model, require_outputs
 
-        path = Path(model_path) if model_path is not None else default_model(DEFAULT_MODEL)
+        path = Path(model_path) if model_path is not None else default_model(DEFAULT_MODEL, backend)
         self.runner = Runner.load(path, backend=backend, device=device, threads=threads, task="keypoints",
                                   spin_wait=spin_wait)
+        require_outputs(self.runner, {"xy", "conf"})
         size = self.runner.input_size
         self.input_size = int(size if isinstance(size, int) else size[0])
         lay = self.runner.meta.get("layout")
@@ -87,6 +88,9 @@ class LandmarkRegressor:
         (BGR uint8 is the fast path). All crops run as one batch.
         """
         frame = as_bgr_uint8(frame)
+        if isinstance(crops, Crop):
+            raise TypeError("crops: expected a sequence of Crop, got one Crop (wrap it in a list)")
+        crops = list(crops)  # a generator or an object array is fine too (truth test, len, twice)
         k = self.num_points
         if not crops:
             return np.zeros((0, k, 2), np.float32), np.zeros((0, k), np.float32)

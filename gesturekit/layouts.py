@@ -77,6 +77,8 @@ class KeypointLayout:
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "layout") -> KeypointLayout:
+        if not isinstance(d, dict):
+            raise DataFormatError(f"{source}: a keypoint layout is an object with 'names', got {type(d).__name__}")
         try:
             return cls(name=str(d.get("name", "custom")), names=tuple(d["names"]),
                        edges=tuple(tuple(e) for e in d.get("edges", ())),

@@ -62,7 +62,9 @@ class PresenceClassifier:
         if len(keypoints) == 0:
             return np.zeros(0, np.float32)
         f = presence_features(keypoints, confidence, det_score)
-        return self.mlp.predict_proba_features(f)[:, self._hand].astype(np.float32)
+        p = self.mlp.predict_proba_features(f)[:, self._hand].astype(np.float32)
+        # a candidate whose points or score are not numbers is no hand: P 0, not NaN
+        return np.where(np.isfinite(f).all(1), p, np.float32(0.0))
 
 
 # --- training ------------------------------------------------------------------------------------

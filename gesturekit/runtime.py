@@ -24,9 +24,60 @@ _PACKAGE = Path(__file__).resolve().parent
 MODELS_DIR = _PACKAGE / "models" if (_PACKAGE / "models").is_dir() else _PACKAGE.parent / "models"
 
 
-def default_model(name: str) -> Path:
-    """Path of a shipped model in ``models/`` (``GESTUREKIT_MODELS`` overrides the folder)."""
-    return Path(os.environ.get("GESTUREKIT_MODELS", MODELS_DIR)) / name
+MODELS_ENV = "GESTUREKIT_MODELS"
+# what backend="auto" makes of a suffix; anything else is refused rather than guessed
+_SUFFIX_BACKEND = {".onnx": "onnx", ".pt": "torch", ".pth": "torch"}
+
+
+def default_model(name: str, backend: str = "auto") -> Path:
+    """Path of a shipped model in ``models/`` (``GESTUREKIT_MODELS`` overrides the folder).
+
+    ``backend`` "torch" names the ``.pt`` twin of an ``.onnx`` name: torch cannot read an .onnx."""
+    if backend == "torch" and name.endswith(".onnx"):
+        name = name[: -len(".onnx")] + ".pt"
+    # an empty variable (``GESTUREKIT_MODELS= cmd``) means unset, not the current folder
+    return Path(os.environ.get(MODELS_ENV) or MODELS_DIR) / name
+
+
+def check_threads(threads: object) -> None:
+    """ValueError unless ``threads`` is None or an int >= 1 (0 and negatives reach ORT and torch
+    differently: ORT's default for one, a RuntimeError for the other)."""
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise ValueError(f"threads: must be None or an int >= 1, got {threads!r}")
+
+
+def _missing(path: Path) -> ModelFileError:
+    if path.is_dir():
+        return ModelFileError(f"{path}: is a folder, not a model file")
+    env = os.environ.get(MODELS_ENV)
+    hint = f" ({MODELS_ENV}={env} is set: unset it to use the shipped models)" if env and path.parent == Path(env) else ""
+    return ModelFileError(f"{path}: model file not found{hint}")
+
+
+def _check_meta(path: Path, meta: object) -> dict:
+    """The metadata a Runner and its users read, checked once here so that a hand-edited or
+    foreign file fails with its name instead of a KeyError later."""
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path}: gesturekit metadata is a {type(meta).__name__}, expected a dict")
+    if not isinstance(meta.get("task"), str):
+        raise ModelFileError(f"{path}: gesturekit metadata has no 'task'")
+    size = meta.get("input_size")
+    sizes = [size] if isinstance(size, int) else size if isinstance(size, (list, tuple)) and len(size) == 2 else None
+    if sizes is None or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in sizes):
+        raise ModelFileError(f"{path}: gesturekit metadata 'input_size' is {size!r}, expected an int or [h, w] > 0")
+    outs = meta.get("outputs")
+    if not isinstance(outs, list) or not outs or not all(isinstance(o, str) for o in outs):
+        raise ModelFileError(f"{path}: gesturekit metadata 'outputs' is {outs!r}, expected a list of names")
+    if meta.get("layout") is not None and not isinstance(meta["layout"], dict):
+        raise ModelFileError(f"{path}: gesturekit metadata 'layout' is a {type(meta['layout']).__name__}, expected a dict")
+    return meta
+
+
+def require_outputs(runner: Runner, names: set[str]) -> None:
+    """ModelFileError naming the file when ``runner``'s model lacks one of ``names``."""
+    missing = set(names) - set(runner.meta["outputs"])
+    if missing:
+        raise ModelFileError(f"{runner.path}: {runner.meta['task']} model lacks outputs {sorted(missing)}")
 
 
 @dataclass
@@ -60,13 +111,20 @@ class Runner:
             raise ValueError(f"backend: {backend!r} is not one of 'auto', 'onnx', 'torch'")
         if device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device: {device!r} is not one of 'auto', 'cpu', 'cuda'")
+        check_threads(threads)
         path = Path(path)
         if not path.is_file():
-            raise ModelFileError(f"{path}: model file not found")
+            raise _missing(path)
+        suffix = path.suffix.lower()
         if backend == "auto":
-            backend = "onnx" if path.suffix == ".onnx" else "torch"
-        if backend == "onnx" and path.suffix != ".onnx":
+            if suffix not in _SUFFIX_BACKEND:
+                raise ModelFileError(f"{path}: unknown model file type {path.suffix!r} "
+                                     "(expected .onnx or .pt, or name the backend)")
+            backend = _SUFFIX_BACKEND[suffix]
+        if backend == "onnx" and suffix != ".onnx":
             raise ModelFileError(f"{path}: backend 'onnx' needs an .onnx file")
+        if backend == "torch" and suffix == ".onnx":
+            raise ModelFileError(f"{path}: backend 'torch' needs a .pt file (an .onnx is read by backend 'onnx')")
         runner = _load_onnx(path, threads, device, spin_wait) if backend == "onnx" else _load_torch(path, device, threads)
         if task is not None and runner.meta.get("task") != task:
             raise ModelFileError(f"{path}: holds a {runner.meta.get('task')!r} model, expected a {task!r} model")
@@ -83,7 +141,11 @@ def _load_onnx(path: Path, threads: int | None, device: str, spin_wait: bool) ->
     if not spin_wait:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = ["CPUExecutionProvider"]
-    if device in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+    has_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
+    if device == "cuda" and not has_cuda:  # as torch does: asked for, not silently ignored
+        raise ValueError("device: 'cuda' asked for but ONNX Runtime has no CUDAExecutionProvider (install "
+                         "onnxruntime-gpu, or use the .pt model with backend='torch', or device='auto')")
+    if device in ("auto", "cuda") and has_cuda:
         providers.insert(0, "CUDAExecutionProvider")
     try:
         sess = ort.InferenceSession(str(path), so, providers=providers)
@@ -92,9 +154,22 @@ def _load_onnx(path: Path, threads: int | None, device: str, spin_wait: bool) ->
     raw = sess.get_modelmeta().custom_metadata_map.get(META_KEY)
     if raw is None:
         raise ModelFileError(f"{path}: ONNX file has no gesturekit metadata (not exported by gesturekit)")
-    meta = json.loads(raw)
+    try:
+        meta = json.loads(raw)
+    except ValueError as e:
+        raise ModelFileError(f"{path}: gesturekit metadata is not valid JSON ({e})") from None
+    meta = _check_meta(path, meta)
     name = sess.get_inputs()[0].name
     outs = [o.name for o in sess.get_outputs()]
+    # the metadata names what the graph gives: a graph of another kind under borrowed metadata
+    # would otherwise load and fail on its first frame
+    if set(meta["outputs"]) - set(outs):
+        raise ModelFileError(f"{path}: metadata names outputs {meta['outputs']}, the graph gives {outs}")
+    size = meta["input_size"]
+    want = [3, *((size, size) if isinstance(size, int) else size)]
+    have = sess.get_inputs()[0].shape[1:]
+    if len(have) != 3 or any(isinstance(h, int) and h != w for h, w in zip(have, want)):
+        raise ModelFileError(f"{path}: metadata says input {want}, the graph takes {have}")
 
     def run(batch: np.ndarray) -> dict[str, np.ndarray]:
         return dict(zip(outs, sess.run(outs, {name: batch})))
@@ -104,16 +179,16 @@ def _load_onnx(path: Path, threads: int | None, device: str, spin_wait: bool) ->
 
 def load_torch_checkpoint(path: str | Path, map_location="cpu") -> dict:
     """``torch.load(weights_only=True)`` of a checkpoint dict, or one ModelFileError naming ``path``."""
+    path = Path(path)
     try:
         import torch
     except ImportError as e:
-        raise missing_extra("train", "torch") from e
-    path = Path(path)
+        raise ImportError(f"{path}: {missing_extra('train', 'torch')} (or use the .onnx model)") from e
     if not path.is_file():
         raise ModelFileError(f"{path}: checkpoint file not found")
-    # torch.save writes a zip: anything else (an .onnx, a truncated copy) gets a plain answer, not
-    # torch's long note on weights_only
-    if not zipfile.is_zipfile(path):
+    # torch.save writes a zip holding a data.pkl: anything else (an .onnx, a truncated copy, an
+    # .npz) gets a plain answer, not torch's long note on weights_only or its "enforce fail"
+    if not zipfile.is_zipfile(path) or not _has_data_pkl(path):
         raise ModelFileError(f"{path}: not a torch checkpoint (truncated, or another kind of file such as an .onnx)")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
@@ -123,6 +198,14 @@ def load_torch_checkpoint(path: str | Path, map_location="cpu") -> dict:
     if not isinstance(ckpt, dict):
         raise ModelFileError(f"{path}: not a gesturekit checkpoint (holds a {type(ckpt).__name__}, expected a dict)")
     return ckpt
+
+
+def _has_data_pkl(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.endswith("data.pkl") for n in z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def _load_torch(path: Path, device: str, threads: int | None) -> Runner:
@@ -136,9 +219,16 @@ def _load_torch(path: Path, device: str, threads: int | None) -> Runner:
                              "(its train command again with --export FILE.pt)")
     if "model" not in ckpt or "meta" not in ckpt:
         raise ModelFileError(f"{path}: not a gesturekit checkpoint (needs 'model' and 'meta')")
-    meta = ckpt["meta"]
+    meta = _check_meta(path, ckpt["meta"])
+    if not isinstance(meta.get("arch"), dict) or not isinstance(meta["arch"].get("name"), str):
+        raise ModelFileError(f"{path}: gesturekit metadata has no 'arch' with a 'name'")
+    if not isinstance(ckpt["model"], dict):
+        raise ModelFileError(f"{path}: 'model' is a {type(ckpt['model']).__name__}, expected a state dict")
     arch = dict(meta["arch"])
-    model = create_model(arch.pop("name"), **arch)
+    try:
+        model = create_model(arch.pop("name"), **arch)
+    except (TypeError, ValueError) as e:  # an unknown name, or arguments it does not take
+        raise ModelFileError(f"{path}: cannot build architecture {meta['arch']}: {e}") from None
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as e:

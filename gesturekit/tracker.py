@@ -711,9 +711,8 @@ class HandTracker:
 
 
 def _default_detector(o: TrackerOptions):
-    from .runtime import default_model
-
-    path = o.detector_model if o.detector_model is not None else default_model("detector.onnx")
+    # model_path None: DetectorOptions picks the shipped file for the backend (.onnx, or .pt for torch)
+    path = o.detector_model
     # followed hands are boxed too, so max_hands + SPARE_BOXES leaves the spares for new ones
     return HandDetector(DetectorOptions(model_path=path, backend=o.backend, device=o.device, threads=o.threads,
                                         score_threshold=min(o.min_detection_confidence, 0.99),

@@ -22,6 +22,7 @@ from gesturekit.detector import (
 )
 from gesturekit.errors import ModelFileError
 from gesturekit.geometry import box_iou
+from gesturekit.images import as_bgr_uint8
 from gesturekit.runtime import default_model
 
 MODEL = default_model("detector.onnx")
@@ -36,7 +37,7 @@ def detector() -> HandDetector:
 
 
 @pytest.mark.parametrize("field, value", [
-    ("backend", "tflite"), ("device", "tpu"), ("threads", 0), ("score_threshold", 1.5),
+    ("backend", "tflite"), ("device", "tpu"), ("threads", 0), ("threads", True), ("score_threshold", 1.5),
     ("nms_iou", 0.0), ("max_hands", 0),
 ])
 def test_options_name_the_bad_field(field, value):
@@ -132,6 +133,34 @@ def test_odd_frames_are_accepted(detector, shape, dtype):
 def test_bad_frames_raise_value_error(detector, bad):
     with pytest.raises(ValueError, match="frame"):
         detector.detect(bad)
+
+
+def test_default_model_follows_the_backend():
+    assert DetectorOptions().model_path.name == "detector.onnx"
+    assert DetectorOptions(backend="torch").model_path.name == "detector.pt"  # torch cannot read an .onnx
+    assert DetectorOptions(model_path="my.onnx", backend="torch").model_path == Path("my.onnx")
+
+
+@needs_model
+def test_batch_takes_a_4d_array_or_a_generator_and_refuses_one_frame(detector):
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 255, (3, 120, 160, 3)).astype(np.uint8)
+    want = [detector.detect(f) for f in frames]
+    for given in (frames, (f for f in frames)):   # a generator used to give [] silently
+        got = detector.detect_batch(given)
+        assert len(got) == 3 and all(np.allclose(a.boxes, b.boxes, atol=1e-3) for a, b in zip(got, want))
+    for bad in (frames[0], None):                 # one frame would be read as 120 images of rows
+        with pytest.raises(ValueError, match="frames: expected a list of images"):
+            detector.detect_batch(bad)
+
+
+def test_one_inf_pixel_does_not_change_a_float_frames_range():
+    frame = np.full((8, 8, 3), 0.5, np.float32)
+    frame[0, 0] = np.inf, np.nan, -np.inf
+    img = as_bgr_uint8(frame)
+    assert (img[1:, 1:] == 127).all() and img[0, 0].tolist() == [255, 0, 0]  # it was all black
+    big = frame * 255.0
+    assert (as_bgr_uint8(big)[1:, 1:] == 127).all() and as_bgr_uint8(big)[0, 0].tolist() == [255, 0, 0]
 
 
 @needs_model

@@ -48,6 +48,19 @@ def test_bad_input_is_named():
         reg.predict(frame, [Crop(np.nan, 1, 10)])
     with pytest.raises(TypeError, match=r"crops\[0\]"):
         reg.predict(frame, [(1, 2, 3)])
+    with pytest.raises(TypeError, match="one Crop"):
+        reg.predict(frame, Crop(1, 1, 10))
+
+
+def test_crops_may_come_as_any_iterable():
+    crops = [Crop(100, 100, 120, 0.0), Crop(90, 110, 80, 0.7)]
+    pts = np.random.default_rng(0).uniform(60, 140, (2, 21, 2)).astype(np.float32)
+    reg = _oracle(pts, crops)
+    frame = np.zeros((240, 320, 3), np.uint8)
+    for given in ((c for c in crops), np.array(crops, dtype=object)):
+        kp, _ = reg.predict(frame, given)
+        np.testing.assert_allclose(kp, pts, atol=1e-3)
+    assert reg.predict(frame, np.array([], dtype=object))[0].shape == (0, 21, 2)
 
 
 def test_missing_model_file_is_named(tmp_path):

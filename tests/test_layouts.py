@@ -71,6 +71,9 @@ def test_json_round_trip_and_errors(tmp_path):
     p.write_text(json.dumps({"edges": []}))
     with pytest.raises(DataFormatError, match=r"lr\.json: not a valid keypoint layout"):
         KeypointLayout.load(p)
+    p.write_text(json.dumps(["a", "b"]))   # a list of names is not a layout object
+    with pytest.raises(DataFormatError, match=r"lr\.json: a keypoint layout is an object"):
+        KeypointLayout.load(p)
     p.write_text("{oops")
     with pytest.raises(DataFormatError, match=r"lr\.json: cannot read layout JSON"):
         KeypointLayout.load(p)

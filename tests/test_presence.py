@@ -44,6 +44,10 @@ def test_classifier_loads_its_own_kind_only(tmp_path):
     p = clf.prob(kp, np.full((3, 21), 0.5, np.float32), np.full(3, 0.4, np.float32))
     assert p.shape == (3,) and ((p >= 0) & (p <= 1)).all()
     assert clf.prob(kp[:0], np.zeros((0, 21)), np.zeros(0)).shape == (0,)
+    kp[1, 4], score = np.nan, np.float32([0.4, 0.4, np.nan])   # points or a score that are not numbers
+    with np.errstate(invalid="ignore"):
+        p = clf.prob(kp, np.full((3, 21), 0.5, np.float32), score)
+    assert p.tolist() == [pytest.approx(p[0]), 0.0, 0.0]
     with pytest.raises(ModelFileError, match="labels"):
         PresenceClassifier(_model(tmp_path, ("fist", "palm")))
     with pytest.raises(ModelFileError, match="not found"):

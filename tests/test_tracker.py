@@ -344,6 +344,31 @@ def test_the_shipped_detector_gives_one_candidate_more_than_max_hands(max_hands)
     assert _default_detector(TrackerOptions(max_hands=max_hands)).options.max_hands == max_hands + SPARE_BOXES
 
 
+def test_truncated_helper_models_leave_a_working_tracker(tmp_path, monkeypatch, caplog):
+    """A shipped presence gate or gesture MLP cut short (a failed copy) turns that helper off
+    with a warning naming the file; the tracker still finds hands. It crashed on BadZipFile."""
+    import shutil
+
+    from gesturekit.runtime import MODELS_DIR
+
+    shutil.copytree(MODELS_DIR, tmp_path / "models", ignore=shutil.ignore_patterns("*.pt"))
+    for name in ("presence.npz", "gesture_mlp_e2e.npz"):
+        f = tmp_path / "models" / name
+        f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+    monkeypatch.setenv("GESTUREKIT_MODELS", str(tmp_path / "models"))
+    with caplog.at_level("WARNING"), HandTracker(TrackerOptions(handedness_model="")) as tr:
+        assert tr.presence is None and tr.recognizer is None
+        tr.process(np.zeros((120, 160, 3), np.uint8))
+    assert "presence.npz" in caplog.text and "gesture_mlp_e2e.npz" in caplog.text
+
+
+def test_backend_torch_runs_the_shipped_pt_files():
+    pytest.importorskip("torch")
+    with HandTracker(TrackerOptions(backend="torch", handedness_model="", gestures=False)) as tr:
+        assert (tr.detector.runner.path.suffix, tr.regressor.runner.path.suffix) == (".pt", ".pt")
+        tr.process(np.zeros((120, 160, 3), np.uint8))
+
+
 def test_the_default_models_do_not_spin_wait(monkeypatch):
     """The detector and the regressor take turns on the same cores: ONNX Runtime threads left
     spinning after one run took the cores from the other (static mode 41 → 30 ms per photo)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,7 +120,7 @@ class GestureMLP:
         js = path.with_suffix(".json")
         for p in (path, js):
             if not p.is_file():
-                raise ModelFileError(f"{p}: gesture model file not found")
+                raise ModelFileError(f"{p}: model file not found (an MLP is an .npz with its .json beside it)")
         try:
             meta = json.loads(js.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as e:
@@ -133,7 +134,7 @@ class GestureMLP:
             with np.load(path, allow_pickle=False) as z:
                 n = len([k for k in z.files if k.startswith("W")])
                 weights = [(z[f"W{i}"], z[f"b{i}"]) for i in range(n)]
-        except (OSError, ValueError, KeyError) as e:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:  # truncated or not an .npz
             raise ModelFileError(f"{path}: cannot read weights ({e})") from None
         if n == 0:
             raise ModelFileError(f"{path}: no weight arrays W0, b0, …")

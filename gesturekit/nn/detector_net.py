@@ -41,9 +41,12 @@ class HandDetNet(nn.Module):
     def __init__(self, input_size: tuple[int, int] | list[int] = (192, 256), width: int = 48, angle: bool = True,
                  backbone: str = "mnv2"):
         super().__init__()
+        # (0, 0) passed a bare modulo test and failed in the first conv
+        if (not isinstance(input_size, (tuple, list)) or len(input_size) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 32 and not v % 32
+                           for v in input_size)):
+            raise ValueError(f"input_size: {input_size!r} must be (h, w), multiples of 32")
         h, w = input_size
-        if h % 32 or w % 32:
-            raise ValueError(f"input_size: {input_size} must be multiples of 32")
         self.input_size, self.stride, self.has_angle = (h, w), STRIDE, angle
         if backbone == "mnv2":
             self.stem = nn.Sequential(ConvBNAct(3, 16, 3, 2), ConvBNAct(16, 24, 3, 2))

@@ -92,6 +92,13 @@ class KeypointNet(nn.Module):
     def __init__(self, num_points: int = 21, input_size: int = 128, head: str = "simcc", split: float = 2.0,
                  fine: bool = False, stages=KP_STAGES):
         super().__init__()
+        if not isinstance(num_points, int) or isinstance(num_points, bool) or num_points < 1:
+            raise ValueError(f"num_points: {num_points!r} must be an int >= 1")
+        # the SimCC head's first layer is sized for an exact (input / 16)² map: any other size
+        # would build, then fail on the first batch with a shape error deep in torch
+        if (not isinstance(input_size, int) or isinstance(input_size, bool) or input_size < 16
+                or (head == "simcc" and input_size % 16)):
+            raise ValueError(f"input_size: {input_size!r} must be an int >= 16 (a multiple of 16 for the simcc head)")
         self.num_points, self.input_size, self.head_name, self.fine = num_points, input_size, head, fine
         self.backbone = KeypointBackbone(stages)
         feat = input_size // 16

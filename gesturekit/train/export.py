@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import ModelFileError
 from ..nn import create_model
-from ..runtime import META_KEY, Runner
+from ..runtime import META_KEY, Runner, load_torch_checkpoint
 
 
 def export_model(model: torch.nn.Module, meta: dict, out: str | Path, opset: int = 17,
@@ -66,7 +67,10 @@ def check_parity(pt: Path, onnx_path: Path, shape: tuple[int, int, int], atol: f
 
 def export_keypoints(checkpoint: str | Path, out: str | Path) -> tuple[Path, Path]:
     """Export a keypoint training checkpoint (``best.pt``) to ``out``.pt/.onnx."""
-    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    ckpt = load_torch_checkpoint(checkpoint)
+    if not isinstance(ckpt.get("arch"), dict) or "model" not in ckpt:
+        raise ModelFileError(f"{checkpoint}: not a keypoint training checkpoint (needs 'model' and 'arch'; "
+                             "an exported .pt is already exported)")
     arch = dict(ckpt["arch"])
     model = create_model(arch.pop("name"), **arch)
     model.load_state_dict(ckpt["model"])

@@ -64,7 +64,7 @@ def test_load_errors_name_the_file(tmp_path):
     with pytest.raises(ModelFileError, match=r"m\.json: not valid JSON"):
         GestureMLP.load(npz)
     js.unlink()
-    with pytest.raises(ModelFileError, match=r"m\.json: gesture model file not found"):
+    with pytest.raises(ModelFileError, match=r"m\.json: model file not found"):
         GestureMLP.load(npz)
     (tmp_path / "bad.npz").write_bytes(b"garbage")
     (tmp_path / "bad.json").write_text(json.dumps(meta))

@@ -57,3 +57,18 @@ def test_a_fine_checkpoint_loads_into_the_deep_net_with_its_function_unchanged(t
         np.testing.assert_allclose(a["simcc_x"].numpy(), b["simcc_x"].numpy(), atol=1e-4)
         deep.backbone.stages[2][-1].block[-1][1].weight.fill_(1.0)  # an extra block, once trained
         assert (deep(x)["simcc_x"] - a["simcc_x"]).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("arch, kwargs", [
+    ("kpnet_simcc", {"input_size": 120}),     # built, then failed on the first batch deep in torch
+    ("kpnet_simcc_fine", {"input_size": 100}),
+    ("kpnet_simcc", {"input_size": 128.0}),
+    ("kpnet_simcc", {"num_points": 0}),
+    ("handdet_s4", {"input_size": (0, 0)}),
+    ("handdet_s4", {"input_size": (200, 256)}),
+])
+def test_sizes_that_cannot_work_are_refused_when_built(arch, kwargs):
+    name = "num_points" if "num_points" in kwargs else "input_size"
+    with pytest.raises(ValueError, match=name):
+        create_model(arch, **kwargs)
+    assert create_model("kpnet_coord", input_size=100)  # the coord head pools: any size works

@@ -1,0 +1,189 @@
+"""Runner.load: every bad model file or option gives one error naming the file and the problem."""
+
+from __future__ import annotations
+
+import json
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from gesturekit.errors import ModelFileError
+from gesturekit.runtime import MODELS_DIR, Runner, default_model
+
+
+def _tiny_onnx(path, meta: str | None, output: str = "xy"):
+    """An Identity graph (images → ``output``) with ``meta`` as its gesturekit metadata."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("images", TensorProto.FLOAT, ["b", 3, 16, 16])
+    y = helper.make_tensor_value_info(output, TensorProto.FLOAT, ["b", 3, 16, 16])
+    graph = helper.make_graph([helper.make_node("Identity", ["images"], [output])], "g", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    if meta is not None:
+        entry = model.metadata_props.add()
+        entry.key, entry.value = "gesturekit", meta
+    onnx.save(model, str(path))
+    return path
+
+
+GOOD_META = {"task": "keypoints", "input_size": 16, "outputs": ["xy"]}
+
+
+def test_a_tiny_onnx_with_good_metadata_loads_and_runs(tmp_path):
+    r = Runner.load(_tiny_onnx(tmp_path / "ok.onnx", json.dumps(GOOD_META)), task="keypoints")
+    assert r(np.zeros((1, 3, 16, 16)))["xy"].shape == (1, 3, 16, 16)
+
+
+@pytest.mark.parametrize("meta, match", [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "is a list, expected a dict"),
+    (json.dumps({**GOOD_META, "input_size": None}), "'input_size'"),
+    (json.dumps({**GOOD_META, "input_size": [16]}), "'input_size'"),
+    (json.dumps({**GOOD_META, "outputs": "xy"}), "'outputs'"),
+    (json.dumps({**GOOD_META, "layout": "hand21"}), "'layout'"),
+    (json.dumps({k: v for k, v in GOOD_META.items() if k != "task"}), "'task'"),
+    # a graph of one kind under another's metadata: refused at load, not on the first frame
+    (json.dumps({**GOOD_META, "outputs": ["scores", "size"]}), "the graph gives"),
+    (json.dumps({**GOOD_META, "input_size": 128}), "the graph takes"),
+])
+def test_bad_onnx_metadata_is_named(tmp_path, meta, match):
+    path = _tiny_onnx(tmp_path / "bad.onnx", meta)
+    with pytest.raises(ModelFileError, match=match) as e:
+        Runner.load(path)
+    assert "bad.onnx" in str(e.value)
+
+
+def test_a_folder_is_not_called_missing(tmp_path):
+    (tmp_path / "m.onnx").mkdir()
+    with pytest.raises(ModelFileError, match="m.onnx: is a folder"):
+        Runner.load(tmp_path / "m.onnx")
+
+
+@pytest.mark.parametrize("name", ["detector.bin", "presence.npz", "model"])
+def test_an_unknown_suffix_is_refused_not_guessed(tmp_path, name):
+    (tmp_path / name).write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip: what torch.load would try
+    with pytest.raises(ModelFileError, match="unknown model file type"):
+        Runner.load(tmp_path / name)
+
+
+def test_a_zip_that_is_no_torch_checkpoint_is_named(tmp_path):
+    pytest.importorskip("torch")
+    path = tmp_path / "weights.pt"
+    with zipfile.ZipFile(path, "w") as z:  # an .npz renamed, say
+        z.writestr("W0.npy", b"\x93NUMPY")
+    with pytest.raises(ModelFileError, match="weights.pt: not a torch checkpoint"):
+        Runner.load(path)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, "2", True])
+def test_bad_threads_are_refused_before_loading(threads):
+    with pytest.raises(ValueError, match="threads"):
+        Runner.load(default_model("keypoints.onnx"), threads=threads)
+
+
+def test_cuda_without_a_cuda_onnx_runtime_is_an_error_not_a_silent_cpu(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this ONNX Runtime has CUDA")
+    path = _tiny_onnx(tmp_path / "ok.onnx", json.dumps(GOOD_META))
+    with pytest.raises(ValueError, match="cuda"):
+        Runner.load(path, device="cuda")
+    assert Runner.load(path, device="auto").backend == "onnx"
+
+
+def test_torch_backend_on_an_onnx_file_says_so(tmp_path):
+    path = _tiny_onnx(tmp_path / "ok.onnx", json.dumps(GOOD_META))
+    with pytest.raises(ModelFileError, match="backend 'torch' needs a .pt"):
+        Runner.load(path, backend="torch")
+
+
+def test_missing_torch_names_the_file(monkeypatch, tmp_path):
+    (tmp_path / "k.pt").write_bytes(b"x")
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
+    with pytest.raises(ImportError, match=r"k\.pt: torch is needed.*gesturekit\[train\]"):
+        Runner.load(tmp_path / "k.pt")
+
+
+def test_models_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("GESTUREKIT_MODELS", "")  # empty means unset, not the current folder
+    assert default_model("detector.onnx") == MODELS_DIR / "detector.onnx"
+    assert default_model("detector.onnx", "torch").name == "detector.pt"
+    monkeypatch.setenv("GESTUREKIT_MODELS", str(tmp_path))
+    with pytest.raises(ModelFileError, match="GESTUREKIT_MODELS=.* is set"):
+        Runner.load(default_model("detector.onnx"))
+
+
+# --- torch checkpoints ---------------------------------------------------------------------------
+
+def _tiny_pt(tmp_path, **changes):
+    torch = pytest.importorskip("torch")
+    from gesturekit.nn import create_model
+
+    arch = {"name": "facing_cnn", "input_size": 16, "width": 4}
+    model = create_model(**arch)
+    ckpt = {"model": model.state_dict(),
+            "meta": {"task": "handedness", "arch": arch, "input_size": 16, "outputs": ["p_back"]}}
+    for k, v in changes.items():
+        if k == "model":
+            ckpt["model"] = v
+        else:
+            ckpt["meta"] = {**ckpt["meta"], k: v}
+    path = tmp_path / "tiny.pt"
+    torch.save(ckpt, path)
+    return path
+
+
+def test_a_tiny_checkpoint_loads(tmp_path):
+    r = Runner.load(_tiny_pt(tmp_path), task="handedness")
+    assert r.backend == "torch" and r(np.zeros((2, 3, 16, 16)))["p_back"].shape == (2,)
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"arch": None}, "no 'arch'"),
+    ({"arch": {"name": "bogus"}}, "cannot build architecture.*bogus"),
+    ({"arch": {"name": "facing_cnn", "depth": 3}}, "cannot build architecture.*depth"),
+    ({"input_size": None}, "'input_size'"),
+    ({"outputs": None}, "'outputs'"),
+    ({"task": None}, "'task'"),
+    ({"layout": "hand21"}, "'layout'"),
+    ({"model": [1, 2]}, "'model' is a list"),
+])
+def test_bad_checkpoint_metadata_is_named(tmp_path, changes, match):
+    path = _tiny_pt(tmp_path, **changes)
+    with pytest.raises(ModelFileError, match=match) as e:
+        Runner.load(path)
+    assert "tiny.pt" in str(e.value)
+
+
+def test_checkpoint_metadata_that_is_not_a_dict_is_named(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.save({"model": {}, "meta": "keypoints"}, tmp_path / "m.pt")
+    with pytest.raises(ModelFileError, match="m.pt: gesturekit metadata is a str"):
+        Runner.load(tmp_path / "m.pt")
+
+
+def test_export_keypoints_refuses_an_exported_file(tmp_path):
+    pytest.importorskip("torch")
+    from gesturekit.train.export import export_keypoints
+
+    with pytest.raises(ModelFileError, match="tiny.pt: not a keypoint training checkpoint"):
+        export_keypoints(_tiny_pt(tmp_path), tmp_path / "out.pt")
+    with pytest.raises(ModelFileError, match="nope.pt"):
+        export_keypoints(tmp_path / "nope.pt", tmp_path / "out.pt")
+
+
+@pytest.mark.parametrize("make", ["detector", "keypoints", "handedness"])
+def test_backend_torch_loads_the_shipped_pt_by_default(make):
+    pytest.importorskip("torch")
+    from gesturekit import DetectorOptions, HandDetector, HandednessClassifier, LandmarkRegressor
+
+    if not default_model(f"{make}.pt").exists():
+        pytest.skip(f"no shipped {make}.pt")
+    obj = {"detector": lambda: HandDetector(DetectorOptions(backend="torch", threads=1)),
+           "keypoints": lambda: LandmarkRegressor(backend="torch", threads=1),
+           "handedness": lambda: HandednessClassifier(backend="torch", threads=1)}[make]()
+    assert obj.runner.backend == "torch" and obj.runner.path.name == f"{make}.pt"
