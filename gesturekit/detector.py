@@ -52,7 +52,7 @@ class DetectorOptions:
         if not isinstance(self.spin_wait, bool):
             raise ValueError(f"spin_wait: must be True or False, got {self.spin_wait!r}")
         self.model_path = Path(self.model_path) if self.model_path is not None else default_model(
-            "detector.onnx", self.backend)
+            "detector.onnx", self.backend, self.device)
 
 
 @dataclass

@@ -57,7 +57,7 @@ class LandmarkRegressor:
                  threads: int | None = None, flip_test: bool = False, spin_wait: bool = True):
         from .runtime import Runner, default_model, require_outputs
 
-        path = Path(model_path) if model_path is not None else default_model(DEFAULT_MODEL, backend)
+        path = Path(model_path) if model_path is not None else default_model(DEFAULT_MODEL, backend, device)
         self.runner = Runner.load(path, backend=backend, device=device, threads=threads, task="keypoints",
                                   spin_wait=spin_wait)
         require_outputs(self.runner, {"xy", "conf"})

@@ -8,8 +8,10 @@ torch is imported only on the torch branch.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +31,42 @@ MODELS_ENV = "GESTUREKIT_MODELS"
 _SUFFIX_BACKEND = {".onnx": "onnx", ".pt": "torch", ".pth": "torch"}
 
 
-def default_model(name: str, backend: str = "auto") -> Path:
+def _nvidia_driver() -> bool:
+    # cheap: importing torch just to ask for CUDA costs a second or more on every CPU-only start
+    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
+
+
+def shipped_backend(backend: str = "auto", device: str = "auto") -> str:
+    """The backend that runs a shipped model (each ships as .onnx and .pt) for these options.
+
+    "auto" takes ONNX Runtime (the fast CPU path, and the GPU with onnxruntime-gpu), unless the
+    device may be a GPU that only torch can reach: CUDA wanted or an NVIDIA driver present, no
+    CUDA ONNX Runtime, and torch with CUDA installed. Then the .pt runs on the GPU through torch.
+    """
+    if backend != "auto" or device == "cpu":
+        return "onnx" if backend == "auto" else backend
+    if device == "auto" and not _nvidia_driver():
+        return "onnx"
+    try:
+        import onnxruntime as ort
+
+        if "CUDAExecutionProvider" in ort.get_available_providers():
+            return "onnx"
+    except ImportError:
+        pass
+    if importlib.util.find_spec("torch") is None:
+        return "onnx"   # device="cuda" then fails in Runner.load with what to install
+    import torch
+
+    return "torch" if torch.cuda.is_available() else "onnx"
+
+
+def default_model(name: str, backend: str = "auto", device: str = "auto") -> Path:
     """Path of a shipped model in ``models/`` (``GESTUREKIT_MODELS`` overrides the folder).
 
-    ``backend`` "torch" names the ``.pt`` twin of an ``.onnx`` name: torch cannot read an .onnx."""
-    if backend == "torch" and name.endswith(".onnx"):
+    An ``.onnx`` name becomes its ``.pt`` twin when :func:`shipped_backend` picks torch (which
+    cannot read an .onnx): ``backend="torch"``, or a CUDA GPU that only torch reaches."""
+    if shipped_backend(backend, device) == "torch" and name.endswith(".onnx"):
         name = name[: -len(".onnx")] + ".pt"
     # an empty variable (``GESTUREKIT_MODELS= cmd``) means unset, not the current folder
     return Path(os.environ.get(MODELS_ENV) or MODELS_DIR) / name

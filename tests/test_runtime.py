@@ -187,3 +187,26 @@ def test_backend_torch_loads_the_shipped_pt_by_default(make):
            "keypoints": lambda: LandmarkRegressor(backend="torch", threads=1),
            "handedness": lambda: HandednessClassifier(backend="torch", threads=1)}[make]()
     assert obj.runner.backend == "torch" and obj.runner.path.name == f"{make}.pt"
+
+
+@pytest.mark.parametrize("driver,ort_cuda,torch_cuda,device,want", [
+    (False, False, False, "auto", "onnx"),   # a laptop: ONNX Runtime on the CPU
+    (True, False, True, "auto", "torch"),    # a GPU only torch reaches: the .pt runs there
+    (True, True, True, "auto", "onnx"),      # onnxruntime-gpu: ONNX Runtime on the GPU
+    (True, False, False, "auto", "onnx"),    # a driver, but torch without CUDA
+    (False, False, True, "cuda", "torch"),   # asked for CUDA: no driver check
+    (True, False, True, "cpu", "onnx"),      # asked for the CPU
+])
+def test_the_shipped_model_runs_where_the_gpu_is(monkeypatch, driver, ort_cuda, torch_cuda, device, want):
+    torch = pytest.importorskip("torch")
+    import onnxruntime as ort
+
+    from gesturekit import runtime
+
+    monkeypatch.setattr(runtime, "_nvidia_driver", lambda: driver)
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if ort_cuda else ["CPUExecutionProvider"]
+    monkeypatch.setattr(ort, "get_available_providers", lambda: providers)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: torch_cuda)
+    assert runtime.shipped_backend("auto", device) == want
+    assert default_model("keypoints.onnx", "auto", device).suffix == (".pt" if want == "torch" else ".onnx")
+    assert runtime.shipped_backend("onnx", device) == "onnx"   # a backend named is a backend kept
