@@ -42,7 +42,6 @@ def main() -> int:
     from gesturekit.train.detector_data import keypoint_box
 
     tracker = HandTracker(TrackerOptions(max_hands=2, threads=a.threads))  # as `eval pipeline`
-    need = tracker.options.min_presence_confidence
     counts = {"found": 0, "no_box": 0, "read_off": 0, "refused": 0, "dropped": 0}
     samples = seeded_subset(read_yolo_pose(Path(a.data)), a.limit, a.seed)
     for s in samples:
@@ -51,7 +50,8 @@ def main() -> int:
             raise SystemExit(f"{s.image}: cannot decode image")
         hands = tracker.process(img)
         dets, kp, conf = tracker.candidates(img)
-        p = tracker._presence(kp, conf, [d[1] for d in dets])[0] if len(kp) else []
+        # the gate's own threshold: P(hand) with the presence model, keypoint confidence without
+        p, need = tracker._presence(kp, conf, [d[1] for d in dets]) if len(kp) else ([], 1.0)
         for gt_kp, vis, label in zip(s.keypoints, s.visible, boxes_from_keypoints(s.keypoints, s.visible)):
             if any(iou(h.box, label) >= 0.5 for h in hands):
                 counts["found"] += 1
