@@ -85,11 +85,12 @@ class HandednessClassifier:
     with the facing the shipped ``handedness.onnx`` reads on each hand's crop."""
 
     def __init__(self, model_path: str | Path | None = None, backend: str = "auto", threads: int | None = None,
-                 spin_wait: bool = True):
+                 spin_wait: bool = True, device: str = "auto"):
         from .runtime import Runner, default_model, require_outputs
 
-        self.path = Path(model_path) if model_path is not None else default_model(DEFAULT_MODEL, backend)
-        self.runner = Runner.load(self.path, backend, threads=threads, task="handedness", spin_wait=spin_wait)
+        self.path = Path(model_path) if model_path is not None else default_model(DEFAULT_MODEL, backend, device)
+        self.runner = Runner.load(self.path, backend, device, threads=threads, task="handedness",
+                                  spin_wait=spin_wait)
         require_outputs(self.runner, {"p_back"})
         size = self.runner.input_size
         self.input_size = int(size if isinstance(size, int) else size[0])

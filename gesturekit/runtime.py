@@ -65,11 +65,15 @@ def default_model(name: str, backend: str = "auto", device: str = "auto") -> Pat
     """Path of a shipped model in ``models/`` (``GESTUREKIT_MODELS`` overrides the folder).
 
     An ``.onnx`` name becomes its ``.pt`` twin when :func:`shipped_backend` picks torch (which
-    cannot read an .onnx): ``backend="torch"``, or a CUDA GPU that only torch reaches."""
-    if shipped_backend(backend, device) == "torch" and name.endswith(".onnx"):
-        name = name[: -len(".onnx")] + ".pt"
+    cannot read an .onnx): ``backend="torch"``, or a CUDA GPU that only torch reaches (then only
+    where the twin exists: a folder of .onnx files alone still runs, on ONNX Runtime)."""
     # an empty variable (``GESTUREKIT_MODELS= cmd``) means unset, not the current folder
-    return Path(os.environ.get(MODELS_ENV) or MODELS_DIR) / name
+    folder = Path(os.environ.get(MODELS_ENV) or MODELS_DIR)
+    if name.endswith(".onnx") and shipped_backend(backend, device) == "torch":
+        pt = folder / (name[: -len(".onnx")] + ".pt")
+        if backend == "torch" or pt.is_file():
+            return pt
+    return folder / name
 
 
 def check_threads(threads: object) -> None:

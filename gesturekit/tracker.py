@@ -223,9 +223,12 @@ class HandTracker:
     def _default_handedness(self):
         from .handedness import HandednessClassifier
 
-        # a small net on one or two crops a frame: one thread, and no spinning between the other models' turns
+        # a small net on one or two crops a frame: one thread, and no spinning between the other models' turns;
+        # where the others run (device="cpu" must not put it on the GPU through torch)
+        device = self.options.device
         return self._optional_model(self.options.handedness_model,
-                                    lambda p: HandednessClassifier(p, threads=1, spin_wait=False), "handedness off")
+                                    lambda p: HandednessClassifier(p, threads=1, spin_wait=False, device=device),
+                                    "handedness off")
 
     def _default_presence(self):
         from .presence import PresenceClassifier

@@ -210,3 +210,22 @@ def test_the_shipped_model_runs_where_the_gpu_is(monkeypatch, driver, ort_cuda, 
     assert runtime.shipped_backend("auto", device) == want
     assert default_model("keypoints.onnx", "auto", device).suffix == (".pt" if want == "torch" else ".onnx")
     assert runtime.shipped_backend("onnx", device) == "onnx"   # a backend named is a backend kept
+
+
+def test_a_gpu_only_torch_reaches_keeps_a_folder_of_onnx_files_running(monkeypatch, tmp_path):
+    # GESTUREKIT_MODELS with .onnx files alone: HandTracker() used to run them on ONNX Runtime;
+    # picking the GPU through torch must not turn that into "keypoints.pt: not found"
+    torch = pytest.importorskip("torch")
+    import onnxruntime as ort
+
+    from gesturekit import runtime
+
+    monkeypatch.setattr(runtime, "_nvidia_driver", lambda: True)
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    (tmp_path / "keypoints.onnx").write_bytes((MODELS_DIR / "keypoints.onnx").read_bytes())
+    monkeypatch.setenv("GESTUREKIT_MODELS", str(tmp_path))
+    assert default_model("keypoints.onnx") == tmp_path / "keypoints.onnx"
+    assert default_model("keypoints.onnx", "torch") == tmp_path / "keypoints.pt"   # asked for: kept
+    (tmp_path / "keypoints.pt").write_bytes(b"")
+    assert default_model("keypoints.onnx") == tmp_path / "keypoints.pt"

@@ -369,6 +369,27 @@ def test_backend_torch_runs_the_shipped_pt_files():
         tr.process(np.zeros((120, 160, 3), np.uint8))
 
 
+@pytest.mark.parametrize("device", ["cpu", "auto"])
+def test_the_handedness_model_runs_where_the_tracker_was_told(monkeypatch, device):
+    # a GPU that only torch reaches: device="cpu" kept the detector and the regressor on ONNX
+    # Runtime, but the handedness model went to torch (and the GPU), importing torch for it
+    torch = pytest.importorskip("torch")
+    import onnxruntime as ort
+
+    from gesturekit import runtime
+
+    monkeypatch.setattr(runtime, "_nvidia_driver", lambda: True)
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    to_cuda = []
+    monkeypatch.setattr(torch.nn.Module, "to", lambda self, *a, **k: to_cuda.append(a) or self)
+    with HandTracker(TrackerOptions(device=device, presence_model="", gestures=False)) as tr:
+        suffixes = {tr.detector.runner.path.suffix, tr.regressor.runner.path.suffix,
+                    tr.handedness.runner.path.suffix}
+    assert suffixes == ({".onnx"} if device == "cpu" else {".pt"})
+    assert not to_cuda if device == "cpu" else all(a == ("cuda",) for a in to_cuda)
+
+
 def test_the_default_models_do_not_spin_wait(monkeypatch):
     """The detector and the regressor take turns on the same cores: ONNX Runtime threads left
     spinning after one run took the cores from the other (static mode 41 → 30 ms per photo)."""

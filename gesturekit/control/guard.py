@@ -5,9 +5,9 @@ pressed it is gone: a SIGKILL mid-drag (or a SIGTERM, which skips ``atexit``)
 would leave the whole desktop dragging. No handler runs on SIGKILL, so
 :class:`ButtonGuard` starts, on the first press, a tiny child process
 (this file run as a script) that reads ``press <button>`` / ``release <button>``
-lines from a pipe. At end of file (the parent is gone, however it died) the
-child releases whatever is still down, through pynput on the same display, and
-exits; after a normal release it just exits.
+lines from a pipe. At end of file (:meth:`ButtonGuard.close`, or the parent is
+gone, however it died) the child releases whatever is still down, through pynput
+on the same display, and exits; until then it waits, holding nothing.
 
 The child imports only the standard library and pynput (not gesturekit, numpy or
 OpenCV), so it starts fast and stays small.
@@ -21,10 +21,32 @@ import signal
 import subprocess
 import sys
 import threading
+import weakref
 
 log = logging.getLogger(__name__)
 
 BUTTONS = ("left", "right", "middle")
+
+_GUARDS: weakref.WeakSet = weakref.WeakSet()
+
+
+def _forget_in_forked_child() -> None:
+    # A forked child (os.fork, multiprocessing's default start on Linux) inherits the pipe's write
+    # end: the watchdog would see no end of file while the child lives, so a SIGKILL of the app
+    # left the button down (and the watchdog running) until that child ended. The child lets go.
+    for g in list(_GUARDS):
+        g._lock = threading.Lock()   # another thread may have held it at the fork
+        proc, g._proc = g._proc, None
+        if proc is not None:
+            proc.returncode = 0      # not this process's child: never wait for it here
+            try:
+                proc.stdin.close()
+            except (OSError, ValueError):
+                pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_forked_child)
 
 
 class ButtonGuard:
@@ -40,6 +62,7 @@ class ButtonGuard:
         self._proc: subprocess.Popen | None = None
         self._failed = False
         self._lock = threading.Lock()
+        _GUARDS.add(self)
 
     @property
     def pid(self) -> int | None:
@@ -74,12 +97,18 @@ class ButtonGuard:
                 self._fail(str(e))
 
     def _start(self) -> subprocess.Popen | None:
+        script = os.path.abspath(__file__)
+        if getattr(sys, "frozen", False) or not sys.executable or not os.path.isfile(script):
+            # frozen (PyInstaller & co.): sys.executable is the app itself, which would start a
+            # second copy of the app; no interpreter, or this file inside a zip: nothing to run
+            self._fail("no Python interpreter to run it with (frozen or embedded app)")
+            return None
         env = dict(os.environ)
         if self.display:
             env["DISPLAY"] = self.display
         try:
             return subprocess.Popen(
-                [sys.executable, os.path.abspath(__file__)], stdin=subprocess.PIPE,
+                [sys.executable, script], stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL, env=env,
                 # its own session: a Ctrl+C or a kill of the app's process group must not take
                 # the watchdog along before it has released the buttons

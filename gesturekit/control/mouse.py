@@ -140,8 +140,9 @@ class PynputBackend:
         self._mouse.position = (int(x), int(y))
 
     def press(self, button: str) -> None:
-        if self.guard is not None:
-            self.guard.pressed(button)   # before the press: a kill right after it is covered
+        # before the press: a kill right after it is covered (not once closed: no press follows)
+        if self.guard is not None and not isinstance(self._mouse, _Closed):
+            self.guard.pressed(button)
         self._mouse.press(getattr(self._mouse_mod.Button, button))
 
     def release(self, button: str) -> None:

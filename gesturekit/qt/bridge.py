@@ -63,7 +63,9 @@ class EventBridge(QObject):
         if self._sub is not None:
             self.bus.off(self._sub)
             self._sub = None
-            self.destroyed.disconnect(self._leave)
+            # RuntimeError: already deleted with its parent (and so off the bus)
+            with contextlib.suppress(RuntimeError, TypeError):
+                self.destroyed.disconnect(self._leave)
 
 
 _LIVE: set = set()   # started workers not yet ended: Qt aborts if a running QThread is destroyed
@@ -107,7 +109,15 @@ class TrackerWorker(QThread):
             parent.destroyed.connect(self._orphaned)
 
     def start(self, *args) -> None:
-        """Start the thread (``QThread.start``); it stays referenced until it ends."""
+        """Start the thread (``QThread.start``); it stays referenced until it ends. Does nothing
+        while its stream runs (as ``QThread.start``); once the stream has ended (e.g. from a
+        :attr:`done` slot) it starts again."""
+        if self.isRunning():
+            if self._runs_ended != self._runs:
+                # Qt's start() is a no-op now: counted, this run would never be seen to end
+                # and the worker (and its tracker) would stay in _LIVE for ever
+                return
+            self.wait()   # run() is over, the thread is about to end: Qt's start() would be a no-op
         _LIVE.add(self)
         self._runs += 1
         super().start(*args)
@@ -143,7 +153,10 @@ class TrackerWorker(QThread):
     def _orphaned(self, *_) -> None:
         # The parent deletes its children next: a running QThread must not be one of them.
         self._stop = True
-        if self.isRunning():
+        if not self.isRunning():
+            # deleted with the parent, and with it the queued `finished` that would drop it
+            _LIVE.discard(self)
+        else:
             self.setParent(None)
             for sig in (self.frame_ready, self.failed, self.done):   # their slots may be the parent's
                 with contextlib.suppress(TypeError):   # TypeError: nothing was connected

@@ -17,9 +17,10 @@ import pytest
 from gesturekit.control import guard as guard_mod
 from gesturekit.control.guard import ButtonGuard
 
-# argv: guard (1/0), then "hold" (press and wait) or "release" (press, release, exit without close)
+# argv: guard (1/0), then "hold" (press and wait), "release" (press, release, exit without
+# close) or "fork" (press, fork a process that outlives this one, print its pid, wait)
 CHILD = r"""
-import sys, time
+import os, sys, time
 from gesturekit.control import ControlConfig, DesktopController, PynputBackend
 from gesturekit.control.config import SafetyConfig
 from gesturekit.events import GestureEvent
@@ -35,6 +36,12 @@ print(be.guard.pid if be.guard is not None else 0, flush=True)
 if sys.argv[2] == "release":
     ctl.handle(ev("ended"))
     sys.exit(0)                              # no close(): the pipe ends with the process
+if sys.argv[2] == "fork":                    # e.g. a multiprocessing helper (fork start)
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(30)
+        os._exit(0)
+    print(pid, flush=True)
 time.sleep(60)                               # mid-drag, until killed
 """
 
@@ -114,6 +121,24 @@ def test_killed_mid_drag_the_guard_releases_the_button(xvfb, desktop, sig):
         proc.wait()
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_process_does_not_keep_the_guard_from_releasing(xvfb, desktop):
+    # the fork inherited the pipe's write end: the guard saw no end of file while it lived
+    proc, guard_pid = start_child(xvfb, guard=True, mode="fork")
+    forked = int(proc.stdout.readline())
+    try:
+        assert desktop.button1_down()
+        proc.kill()
+        proc.wait(5)
+        assert alive(forked)
+        assert wait_for(lambda: not desktop.button1_down()), "left button down while the fork lives"
+        assert wait_for(lambda: not alive(guard_pid)), "the guard outlived its work"
+    finally:
+        proc.kill()
+        proc.wait()
+        os.kill(forked, signal.SIGKILL)
+
+
 def test_without_the_guard_a_kill_leaves_the_button_down(xvfb, desktop):
     # the bug the guard exists for: X keeps an XTest press of a dead client
     proc, _ = start_child(xvfb, guard=False)
@@ -156,6 +181,16 @@ def test_close_stops_the_guard(xvfb, desktop):
     assert be.guard.pid is None and not alive(pid) and not desktop.button1_down()
 
 
+def test_a_press_on_a_closed_backend_starts_no_guard(xvfb):
+    from gesturekit.control import ControlUnavailableError, PynputBackend
+
+    be = PynputBackend()
+    be.close()
+    with pytest.raises(ControlUnavailableError):
+        be.press("left")
+    assert be.guard.pid is None, "a watchdog started for a press that never happened"
+
+
 def test_guard_that_cannot_start_only_warns(monkeypatch, caplog):
     monkeypatch.setattr(guard_mod.sys, "executable", "/nonexistent/python")
     g = ButtonGuard(display=":0")
@@ -167,6 +202,19 @@ def test_guard_that_cannot_start_only_warns(monkeypatch, caplog):
     assert [r.message for r in caplog.records if "button guard" in r.message][:1]
     assert len(caplog.records) == 1          # warned once, then quiet
     g.close()
+
+
+def test_frozen_app_does_not_start_a_second_copy_of_itself(monkeypatch, caplog):
+    # PyInstaller & co.: sys.executable is the app, and would run the whole app again
+    started = []
+    monkeypatch.setattr(guard_mod.sys, "frozen", True, raising=False)
+    monkeypatch.setattr(guard_mod.subprocess, "Popen", lambda *a, **k: started.append(a))
+    g = ButtonGuard(display=":0")
+    with caplog.at_level(logging.WARNING, logger="gesturekit.control.guard"):
+        g.pressed("left")
+        g.released("left")
+    assert not started and g.pid is None
+    assert len(caplog.records) == 1 and "not running" in caplog.records[0].message
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs pynput to fail without DISPLAY")

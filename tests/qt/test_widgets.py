@@ -135,6 +135,22 @@ print("errors", len(errors))
     assert r.returncode == 0 and "errors 0" in r.stdout, r.stdout + r.stderr
 
 
+def test_bridge_close_after_its_parent_deleted_it(qapp):
+    # close() is idempotent: a bridge its parent (a closed dialog) deleted has left the bus already
+    from PyQt6 import sip
+    from PyQt6.QtCore import QObject
+
+    from gesturekit.qt import EventBridge
+
+    bus, parent = EventBus(gestures=["pinch"]), QObject()
+    bridge = EventBridge(bus, parent=parent)
+    sip.delete(parent)
+    assert not bus._subs
+    bridge.close()
+    bridge.close()
+    bus.close()
+
+
 class _Stream:
     """A tracker stand-in: ``frames`` in order, no hands, ``delay`` seconds apart."""
 
@@ -181,6 +197,63 @@ def test_worker_started_again_when_its_stream_ends(qapp, wait):
     worker.start()
     assert wait(lambda: len(ends) == 2 and worker.isFinished(), 5.0)
     assert ends == [3, 6]
+
+
+def test_worker_restarted_from_done_while_its_thread_is_still_ending(qapp, wait):
+    # `done` reaches the GUI while the worker thread is still inside run(): QThread.start() is a
+    # no-op then, so the loop silently stopped (and the worker stayed referenced for ever)
+    from PyQt6.QtCore import Qt
+
+    from gesturekit.qt import TrackerWorker
+
+    worker = TrackerWorker(_Stream([np.zeros((8, 8, 3), np.uint8)] * 2), "scripted")
+    ends = []
+    worker.done.connect(lambda n: (ends.append(n), len(ends) == 1 and worker.start()))
+    worker.done.connect(lambda n: time.sleep(0.3), Qt.ConnectionType.DirectConnection)  # thread lingers
+    worker.start()
+    assert wait(lambda: len(ends) == 2 and worker.isFinished(), 5.0), ends
+    assert ends == [2, 4]
+
+
+def _released(wait, ref) -> bool:
+    import gc
+
+    return wait(lambda: gc.collect() >= 0 and ref() is None, 3.0)
+
+
+def test_worker_started_twice_lets_go_of_its_tracker_when_it_ends(qapp, wait):
+    import weakref
+
+    from gesturekit.qt import TrackerWorker
+
+    stream = _Stream([np.zeros((8, 8, 3), np.uint8)] * 500, delay=0.005)
+    ref, worker = weakref.ref(stream), TrackerWorker(stream, "scripted")
+    del stream
+    worker.start()
+    assert wait(lambda w=worker: w.frames > 0, 3.0)
+    worker.start()                      # a double click on Start: Qt ignores it while running
+    assert worker.stop(5000)
+    del worker
+    assert _released(wait, ref), "the worker (and its tracker) is referenced for ever"
+
+
+def test_worker_stopped_then_deleted_with_its_parent_lets_go_of_its_tracker(qapp, wait):
+    import weakref
+
+    from PyQt6 import sip
+    from PyQt6.QtCore import QObject
+
+    from gesturekit.qt import TrackerWorker
+
+    stream = _Stream([np.zeros((8, 8, 3), np.uint8)] * 500, delay=0.005)
+    parent = QObject()
+    ref, worker = weakref.ref(stream), TrackerWorker(stream, "scripted", parent=parent)
+    del stream
+    worker.start()
+    assert worker.stop(5000)
+    sip.delete(parent)                  # before the queued `finished` that let go of it ran
+    del worker
+    assert _released(wait, ref), "the worker (and its tracker) is referenced for ever"
 
 
 def test_worker_hands_the_gui_bgr_frames_from_gray_and_bgra_sources(qapp, wait):
