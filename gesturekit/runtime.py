@@ -36,6 +36,14 @@ def _nvidia_driver() -> bool:
     return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
 
 
+def _torch_has_cuda_build() -> bool:
+    # a CPU wheel ships no libtorch_cuda: tell without importing torch (seconds) just to say no
+    spec = importlib.util.find_spec("torch")
+    if spec is None or spec.origin is None:
+        return False
+    return any((Path(spec.origin).parent / "lib").glob("libtorch_cuda*"))
+
+
 def shipped_backend(backend: str = "auto", device: str = "auto") -> str:
     """The backend that runs a shipped model (each ships as .onnx and .pt) for these options.
 
@@ -54,7 +62,7 @@ def shipped_backend(backend: str = "auto", device: str = "auto") -> str:
             return "onnx"
     except ImportError:
         pass
-    if importlib.util.find_spec("torch") is None:
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1") or not _torch_has_cuda_build():
         return "onnx"   # device="cuda" then fails in Runner.load with what to install
     import torch
 

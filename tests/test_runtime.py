@@ -207,6 +207,8 @@ def test_the_shipped_model_runs_where_the_gpu_is(monkeypatch, driver, ort_cuda, 
     providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if ort_cuda else ["CPUExecutionProvider"]
     monkeypatch.setattr(ort, "get_available_providers", lambda: providers)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: torch_cuda)
+    monkeypatch.setattr(runtime, "_torch_has_cuda_build", lambda: torch_cuda)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     assert runtime.shipped_backend("auto", device) == want
     assert default_model("keypoints.onnx", "auto", device).suffix == (".pt" if want == "torch" else ".onnx")
     assert runtime.shipped_backend("onnx", device) == "onnx"   # a backend named is a backend kept
@@ -223,9 +225,29 @@ def test_a_gpu_only_torch_reaches_keeps_a_folder_of_onnx_files_running(monkeypat
     monkeypatch.setattr(runtime, "_nvidia_driver", lambda: True)
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(runtime, "_torch_has_cuda_build", lambda: True)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     (tmp_path / "keypoints.onnx").write_bytes((MODELS_DIR / "keypoints.onnx").read_bytes())
     monkeypatch.setenv("GESTUREKIT_MODELS", str(tmp_path))
     assert default_model("keypoints.onnx") == tmp_path / "keypoints.onnx"
     assert default_model("keypoints.onnx", "torch") == tmp_path / "keypoints.pt"   # asked for: kept
     (tmp_path / "keypoints.pt").write_bytes(b"")
     assert default_model("keypoints.onnx") == tmp_path / "keypoints.pt"
+
+
+
+def test_a_gpu_machine_with_a_cpu_torch_or_hidden_gpus_never_imports_torch():
+    """An NVIDIA driver, but torch is a CPU wheel (no libtorch_cuda) or CUDA_VISIBLE_DEVICES hides
+    the GPUs: ONNX Runtime, decided without importing torch (seconds on every start)."""
+    import os
+    import subprocess
+
+    from gesturekit import runtime
+
+    code = ("import sys; from gesturekit import runtime; runtime._nvidia_driver = lambda: True; "
+            "print(runtime.shipped_backend(), 'torch' in sys.modules)")
+    cases = [{"CUDA_VISIBLE_DEVICES": ""}] + ([] if runtime._torch_has_cuda_build() else [{}])
+    for env in cases:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={**os.environ, **env}).stdout.split()
+        assert out == ["onnx", "False"], env

@@ -381,6 +381,8 @@ def test_the_handedness_model_runs_where_the_tracker_was_told(monkeypatch, devic
     monkeypatch.setattr(runtime, "_nvidia_driver", lambda: True)
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(runtime, "_torch_has_cuda_build", lambda: True)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     to_cuda = []
     monkeypatch.setattr(torch.nn.Module, "to", lambda self, *a, **k: to_cuda.append(a) or self)
     with HandTracker(TrackerOptions(device=device, presence_model="", gestures=False)) as tr:

@@ -124,9 +124,10 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _add_label_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label", metavar="NAME",
-                        help="with box labels of several classes, the class that is hands (its name, any "
-                             "case; YOLO: the class id, e.g. 0). Default: the only class, else those named "
-                             "hand, hands, Human hand or /m/0k65p; an EgoHands CSV keeps every row")
+                        help="with box labels of several classes, the classes that are hands (names, any "
+                             "case, comma-separated, e.g. left,right; YOLO: class ids, e.g. 0,1). Default: "
+                             "the only class, else those named for hands (hand, Human hand, left_hand, "
+                             "/m/0k65p, ...); an EgoHands CSV keeps every row")
 
 
 def _is_yolo_pose(folder: Path) -> bool:

@@ -31,6 +31,8 @@ EGO_HEADER = ["image", "width", "height", "label", "xmin", "ymin", "xmax", "ymax
 OI_COLUMNS = ["ImageID", "LabelName", "XMin", "XMax", "YMin", "YMax"]
 OI_SIZE_COLUMNS = ["ImageWidth", "ImageHeight"]  # optional: sizes in pixels, so images need not be at hand
 HAND_WORDS = frozenset({"hand", "hands"})
+# words that may stand beside "hand" in a hand class's name ("Hand dryer", "hand truck" are not hands)
+HAND_MODIFIERS = frozenset({"human", "person", "left", "right", "l", "r", "my", "your", "other", "own"})
 
 
 def _check_box(path, line, b):
@@ -39,10 +41,12 @@ def _check_box(path, line, b):
 
 
 def is_hand_class(name: str) -> bool:
-    """Whether a class name means a hand: it holds the word ``hand`` or ``hands`` (``Human hand``,
-    ``left_hand``, ``Right-Hand``; any case), or is Open Images' ``/m/0k65p``."""
+    """Whether a class name means a hand: the word ``hand`` or ``hands``, with at most a side or an
+    owner beside it (``Human hand``, ``left_hand``, ``Right-Hand``; any case; not ``Hand dryer``),
+    or Open Images' ``/m/0k65p``."""
     k = name.strip().casefold()
-    return k == HAND_MID or not HAND_WORDS.isdisjoint(re.split(r"[^a-z0-9]+", k))
+    words = {w for w in re.split(r"[^a-z0-9]+", k) if w}
+    return k == HAND_MID or (not HAND_WORDS.isdisjoint(words) and words <= HAND_WORDS | HAND_MODIFIERS)
 
 
 def _class_key(name: str) -> str:
@@ -54,16 +58,18 @@ def _class_key(name: str) -> str:
 def pick_classes(found: Iterable[str], label: str | None, where: str | Path) -> set[str]:
     """The classes of ``found`` (names in ``where``) whose boxes are kept.
 
-    ``label`` given: the classes named so (case-insensitive). Else the only class, or the hand
-    classes (:func:`is_hand_class`) of several. A :class:`DataFormatError` naming ``where`` and the
+    ``label`` given: the classes it names (case-insensitive; several separated by commas, as
+    ``left,right``). Else the only class, or the hand classes (:func:`is_hand_class`) of several. A :class:`DataFormatError` naming ``where`` and the
     classes when ``label`` names none of them, or when several classes hold no hand class.
     """
     found = set(found)
     names = ", ".join(repr(c) for c in sorted(found))
     if label is not None:
-        keep = {c for c in found if _class_key(c) == _class_key(label)}
-        if found and not keep:
-            raise DataFormatError(f"{where}: no class {label!r}; classes found: {names}")
+        wanted = {_class_key(n) for n in label.split(",") if n.strip()}
+        keep = {c for c in found if _class_key(c) in wanted}
+        missing = wanted - {_class_key(c) for c in keep}
+        if found and missing:
+            raise DataFormatError(f"{where}: no class {', '.join(sorted(map(repr, missing)))}; classes found: {names}")
         return keep
     if len(found) <= 1:
         return found
@@ -141,8 +147,9 @@ def write_egohands_csv(samples: list[Sample], path: str | Path) -> None:
 
 def read_open_images_csv(path: str | Path, image_dir: str | Path | None = None,
                          label: str | None = None) -> list[Sample]:
-    """Open Images box CSV (normalised XMin/XMax/YMin/YMax); keeps the rows of one class
-    (:func:`pick_classes`: by default ``Human hand``, whose MID ``/m/0k65p`` is named so).
+    """Open Images box CSV (normalised XMin/XMax/YMin/YMax); keeps the rows :func:`pick_classes`
+    keeps: ``label``'s, else ``Human hand`` (MID ``/m/0k65p``, named so) among several classes,
+    else the file's only class, whatever it is.
 
     Pixel sizes come from ``ImageWidth``/``ImageHeight`` columns when the CSV has them, else from
     ``image_dir/<ImageID>.jpg`` (default ``images/`` beside the CSV); a missing image is then a

@@ -12,6 +12,7 @@ import pytest
 from gesturekit.errors import DataFormatError
 from gesturekit.io.boxes import (
     HAND_MID,
+    is_hand_class,
     read_boxes,
     read_egohands_csv,
     read_open_images_csv,
@@ -236,6 +237,23 @@ def test_left_and_right_hand_classes_are_both_hands(samples, tmp_path):
     write_voc(two, tmp_path / "voc")
     got = read_boxes(tmp_path / "voc")  # "handbag" is not a hand, both sides are
     assert _boxes_by_image(got) == {"im0.jpg": (0, set()), "im1.jpg": (2, {"left_hand", "Right-Hand"})}
+
+
+
+@pytest.mark.parametrize("name,hand", [("hand", True), ("Human hand", True), ("/m/0k65p", True),
+                                       ("left_hand", True), ("Right-Hand", True), ("hands", True),
+                                       ("Hand dryer", False), ("hand truck", False), ("handbag", False),
+                                       ("person", False)])
+def test_hand_class_names(name, hand):
+    assert is_hand_class(name) is hand
+
+
+def test_a_label_may_name_several_classes(samples, tmp_path):
+    write_yolo_boxes(_two_class_samples(samples, other="1", hand="0"), tmp_path)
+    got = read_boxes(tmp_path, label="0, 1")   # left and right hands as two YOLO classes
+    assert sum(len(s.boxes) for s in got) == 5
+    with pytest.raises(DataFormatError, match="no class '2'"):
+        read_boxes(tmp_path, label="0,2")
 
 
 def test_yolo_two_class_ids_need_a_label(samples, tmp_path):
