@@ -20,7 +20,10 @@ from gesturekit.control.guard import ButtonGuard
 # argv: guard (1/0), then "hold" (press and wait), "release" (press, release, exit without
 # close) or "fork" (press, fork a process that outlives this one, print its pid, wait)
 CHILD = r"""
-import os, sys, time
+import os, signal, sys, time
+# Ctrl+C as a terminal delivers it: a job started in the background by a non-interactive shell (CI)
+# inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from gesturekit.control import ControlConfig, DesktopController, PynputBackend
 from gesturekit.control.config import SafetyConfig
 from gesturekit.events import GestureEvent
