@@ -20,6 +20,7 @@ thread, in order, without ever blocking the producer (the camera loop)::
 
 from __future__ import annotations
 
+import difflib
 import logging
 import threading
 from collections import deque
@@ -56,8 +57,8 @@ class DebounceOptions:
     ``confirm_frames`` consecutive updates spanning at least ``confirm_ms``, and not
     within ``cooldown_ms`` after the same hand's last ``ended``. It *ends* once it has
     been missing (another gesture, none, or score < ``leave_score``) for the same
-    number of frames and time. While active, ``held`` is emitted every
-    ``hold_interval_ms`` (0 turns ``held`` off).
+    number of frames and time. While active, ``held`` is emitted on the first update at
+    or after each ``hold_interval_ms`` since it started (0 turns ``held`` off).
     """
 
     confirm_frames: int = 3
@@ -173,8 +174,12 @@ class Debouncer:
             if gesture == st.active and score >= o.leave_score:
                 st.miss_frames = 0
                 st.active_score = score
-                if o.hold_interval_ms > 0 and ts - st.last_held >= o.hold_interval_ms:
-                    st.last_held = ts
+                due = st.last_held + o.hold_interval_ms
+                if o.hold_interval_ms > 0 and ts >= due:
+                    # on the schedule started + k × interval: setting it to ``ts`` added each
+                    # frame's lateness (100 ms at 30 fps came every 133 ms); after a gap longer
+                    # than an interval, one held and the schedule restarts (no burst)
+                    st.last_held = due if ts - due < o.hold_interval_ms else ts
                     events.append(GestureEvent("held", st.active, tid, st.handedness, ts,
                                                ts - st.active_since, score, kp))
             else:
@@ -226,6 +231,14 @@ class Subscription:
         return True
 
 
+def _did_you_mean(name, known: tuple[str, ...]) -> str:
+    """`` did you mean 'fist'?`` for a misspelt or differently written name, else ""."""
+    by_key = {k.lower().replace(" ", "_").replace("-", "_"): k for k in known}
+    key = str(name).lower().replace(" ", "_").replace("-", "_")
+    close = [key] if key in by_key else difflib.get_close_matches(key, list(by_key), n=1)
+    return f" did you mean {by_key[close[0]]!r}?" if close else ""
+
+
 def _default_gestures() -> tuple[str, ...]:
     from .gestures import ALL_GESTURES
 
@@ -268,7 +281,8 @@ class EventBus:
             raise ValueError("gesture: 'none' is never an event's gesture; subscribe to "
                              "'ended' events to learn when a gesture stops")
         if gesture is not None and gesture not in self.known_gestures:
-            raise ValueError(f"gesture: unknown name {gesture!r}; known: {', '.join(self.known_gestures)}")
+            raise ValueError(f"gesture: unknown name {gesture!r};{_did_you_mean(gesture, self.known_gestures)} "
+                             f"known: {', '.join(self.known_gestures)}")
         if phase is not None and phase not in KINDS:
             raise ValueError(f"phase: {phase!r}, expected one of {', '.join(KINDS)}")
         if gesture is not None and phase is not None and phase not in GESTURE_KINDS:
@@ -314,7 +328,7 @@ class EventBus:
             drop = 0
             for ev in events:
                 if len(self._queue) >= self.max_queue:
-                    self._queue.popleft()
+                    self._drop_one()
                     drop += 1
                 self._queue.append(ev)
             self._cond.notify_all()   # wait_idle waiters share the condition
@@ -322,6 +336,16 @@ class EventBus:
             self.dropped += drop
             log.warning("EventBus queue full (%d); dropped the %d oldest event(s), %d in all",
                         self.max_queue, drop, self.dropped)
+
+    def _drop_one(self) -> None:
+        """Drop the oldest ``held`` event, else the oldest event (caller holds the lock).
+        A dropped ``held`` only repeats what is known; a dropped ``ended`` would leave a
+        button pressed on ``started`` down for good."""
+        for i, ev in enumerate(self._queue):
+            if ev.kind == "held":
+                del self._queue[i]
+                return
+        self._queue.popleft()
 
     def wait_idle(self, timeout: float = 2.0) -> bool:
         """Wait until every queued event has been dispatched; False on timeout."""

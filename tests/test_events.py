@@ -32,6 +32,21 @@ def test_exact_event_sequence():
     ]
 
 
+def test_held_keeps_to_its_interval_at_30_fps():
+    # held was timed from the frame that fired the last one, so each interval was rounded up
+    # to a whole frame and the rounding added up: 100 ms at 30 fps came every 133 ms
+    step = 1000 / 30.08                  # a real clip's frame time (huytung_volctl.mp4)
+    deb = Debouncer(DebounceOptions(confirm_frames=1, hold_interval_ms=100))
+    frames = [(i * step, [(1, "right", "fist", 0.9)]) for i in range(301)]   # 10 s
+    held = [t for kind, _, _, t, _ in run(deb, frames) if kind == "held"]
+    assert len(held) == int(300 * step // 100) == 99
+    assert all(k * 100 <= t < k * 100 + step for k, t in enumerate(held, 1))
+    # a gap of several intervals (a stalled camera) gives one held, not a burst
+    deb = Debouncer(DebounceOptions(confirm_frames=1, hold_interval_ms=100))
+    script = [(t, [(1, "right", "fist", 0.9)]) for t in (0, 50, 100, 550, 600, 650, 700)]
+    assert [t for kind, _, _, t, _ in run(deb, script) if kind == "held"] == [100, 550, 650]
+
+
 def test_one_frame_flicker_never_fires():
     deb = Debouncer(DebounceOptions(confirm_frames=2))
     seq = ["fist", "pinch", "fist", None, "fist", "victory", None]
@@ -218,6 +233,35 @@ def test_full_queue_drops_oldest(caplog):
     assert bus.wait_idle(5)
     assert got == [0, 4, 5, 6] and bus.dropped == 3
     bus.close()
+
+
+def test_full_queue_drops_held_before_started_and_ended(caplog):
+    # dropping the oldest event could drop an "ended" and leave a button pressed on "started"
+    # down for good; a dropped "held" only repeats what the subscriber knows
+    release = threading.Event()
+    got = []
+    bus = EventBus(max_queue=4)
+    bus.on(None, lambda e: (release.wait(5), got.append((e.kind, e.timestamp_ms))))
+    bus.publish([ev("hand_appeared", None, t=0)])
+    time.sleep(0.05)                     # the worker takes event 0 and blocks
+    with caplog.at_level(logging.WARNING, logger="gesturekit.events"):
+        bus.publish([ev("started", t=1), ev("held", t=2), ev("held", t=3), ev("ended", t=4),
+                     ev("started", "ok", t=5), ev("ended", "ok", t=6)])
+    release.set()
+    assert bus.wait_idle(5)
+    assert got == [("hand_appeared", 0), ("started", 1), ("ended", 4), ("started", 5), ("ended", 6)]
+    assert bus.dropped == 2
+    bus.close()
+
+
+def test_misspelt_names_get_a_suggestion():
+    with EventBus(gestures=["fist", "open_palm", "thumbs_up", "my wave"]) as bus:
+        for wrong, right in [("fsit", "fist"), ("Fist", "fist"), ("open palm", "open_palm"),
+                             ("thumbs-up", "thumbs_up"), ("my_wave", "my wave")]:
+            with pytest.raises(ValueError, match=f"did you mean '{right}'"):
+                bus.on(wrong, print)
+        with pytest.raises(ValueError, match=r"unknown name 'xyz'; known: fist"):
+            bus.on("xyz", print)
 
 
 def test_close_never_hangs():

@@ -51,6 +51,8 @@ def _train_gestures(args: argparse.Namespace) -> int:
         hidden = tuple(int(h) for h in str(args.hidden).split(","))
     except ValueError:
         raise ValueError(f"--hidden: {args.hidden!r} is not a comma-separated list of integers") from None
+    if args.rules and args.kind != "static":   # before training, not after it has written the model
+        raise ValueError("--rules: only for --kind static")
     opt = TrainOptions(hidden=hidden, epochs=args.epochs, seed=args.seed)
     t0 = time.perf_counter()
     rep = fit_file(args.data, args.labels, kind=args.kind, frame=args.frame,
@@ -59,15 +61,12 @@ def _train_gestures(args: argparse.Namespace) -> int:
     rep.model.save(args.out)
     print(f"trained on {rep.train_rows} rows in {secs:.1f} s; held-out {rep.val_rows} rows "
           f"(stratified, seed {args.seed}): accuracy {rep.accuracy:.4f}, macro {rep.macro_accuracy:.4f}")
-    for c, row in zip(rep.classes, rep.confusion):
-        print(f"  {c:18s} {row[rep.classes.index(c)] / max(row.sum(), 1):.3f}  (n={row.sum()})")
+    _print_per_class(rep)
     print(f"wrote {args.out} and {Path(args.out).with_suffix('.json')}")
     if args.confusion:
         title = f"{Path(args.data).name}: held-out acc {rep.accuracy:.3f}, macro {rep.macro_accuracy:.3f}"
         print(f"wrote {save_confusion_png(rep.confusion, rep.classes, args.confusion, title)}")
     if args.rules:
-        if args.kind != "static":
-            raise ValueError("--rules: only for --kind static")
         from ..gestures.rules import STATIC_GESTURES, RuleClassifier
         from ..gestures.samples import read_samples
 
@@ -84,6 +83,21 @@ def _train_gestures(args: argparse.Namespace) -> int:
         print(f"rules on the {len(cover)} held-out rows of {len(set(truth.tolist()))} classes they cover: "
               f"accuracy {acc:.4f}, macro {macro:.4f} (MLP on the same rows: {mlp_acc:.4f}, {mlp_macro:.4f})")
     return 0
+
+
+def _print_per_class(rep) -> None:
+    """Held-out recall per class; a class too small to hold any row out is named, not scored
+    0.000 (its rows all went to training, so the figures above say nothing about it)."""
+    unscored = []
+    for c, row in zip(rep.classes, rep.confusion):
+        if row.sum():
+            print(f"  {c:18s} {row[rep.classes.index(c)] / row.sum():.3f}  (n={row.sum()})")
+        else:
+            print(f"  {c:18s}   —    (no held-out row: too few samples)")
+            unscored.append(c)
+    if unscored:
+        print(f"gesturekit: warning: {', '.join(map(repr, unscored))}: too few samples to hold any out, "
+              "so untested; record more (a few dozen a class)", file=sys.stderr)
 
 
 def _frames(source: str):
@@ -126,10 +140,11 @@ def _record(args: argparse.Namespace, tracker=None) -> int:
     ``tracker``: anything with ``process(frame) -> Hands`` (tests inject a fake one);
     None builds the default :class:`gesturekit.HandTracker`.
     """
-    from ..gestures.samples import SampleRecorder
+    from ..gestures.samples import SampleRecorder, check_label
 
     if args.max_samples < 1 or args.every < 1:
         raise ValueError("--max-samples and --every must be >= 1")
+    label = check_label(args.label)   # now, not after the models load (or never, if no hand shows)
     if tracker is None:
         from .. import HandTracker  # lazy: the tracker pulls in the detector models
 
@@ -137,15 +152,17 @@ def _record(args: argparse.Namespace, tracker=None) -> int:
     n_frames = 0
     with SampleRecorder(args.out) as rec:
         for i, frame in enumerate(_frames(str(args.source))):
-            hands = tracker.process(frame)
             n_frames += 1
-            if i % args.every:
+            if i % args.every:   # before the tracker: static-mode reads need no frame in between
                 continue
+            hands = tracker.process(frame)
             for hand in list(hands.hands)[: None if args.all_hands else 1]:
-                rec.add(args.label, hand.keypoints, hand.handedness)
+                rec.add(label, hand.keypoints, hand.handedness)
                 if rec.count >= args.max_samples:
                     break
             if rec.count >= args.max_samples:
                 break
-        print(f"recorded {rec.count} sample(s) of {args.label!r} from {n_frames} frame(s) to {args.out}")
+        print(f"recorded {rec.count} sample(s) of {label!r} from {n_frames} frame(s) to {args.out}")
+        if not rec.count:
+            print(f"gesturekit: warning: no hand found in {args.source}", file=sys.stderr)
     return 0

@@ -328,7 +328,8 @@ def fit_file(data, labels=None, *, kind: str = "static", frame: str = "canonical
         raise ValueError(f"kind: {kind!r}, expected 'static' or 'history'")
     tr, va = stratified_split(y, val_fraction, opt.seed)
     if len(va) == 0:
-        raise ValueError(f"{data}: too few rows for a held-out split")
+        raise ValueError(f"{data}: too few rows to hold any out for scoring ({len(y)} rows in "
+                         f"{len(set(y.tolist()))} classes); record more, a few dozen a class")
     classes = sorted(set(y.tolist()))
     model = train_mlp(x[tr], y[tr], opt, input=kind, frame=frame, classes=classes)
     pred = np.asarray(classes)[model.predict_proba_features(x[va]).argmax(1)]

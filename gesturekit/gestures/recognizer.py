@@ -114,12 +114,16 @@ class GestureRecognizer:
         self.rules = RuleClassifier(min_score=self.options.rules_min_score)
         self.mlp: GestureMLP | None = None
         self._rule_only: tuple[str, ...] = ()   # rule gestures the MLP has no class for
+        self._thumbs_by_image = False           # the MLP knows both thumbs: settle them by the image's up
         if self.options.mode in ("mlp", "both"):
             self.mlp = GestureMLP.load(self.options.model_path or default_model(BUILTIN_MODEL))
             if self.mlp.input != "static":
                 raise ValueError(f"model_path: {self.options.model_path} is a {self.mlp.input!r} "
                                  "model, not a static-gesture model")
             self._rule_only = tuple(n for n in self.options.rule_gestures if n not in self.mlp.labels)
+            # only a model with both classes: a user's model with "thumbs_up" alone must not
+            # answer "thumbs_down", a name it does not have (and no subscriber of its expects)
+            self._thumbs_by_image = set(_THUMBS) <= set(self.mlp.labels)
 
     @property
     def labels(self) -> list[str]:
@@ -146,7 +150,7 @@ class GestureRecognizer:
         name, score = self.mlp.labels[k], float(p[k])
         if score < self.options.min_score:
             name, score = "none", 1.0 - score
-        if name in _THUMBS:
+        if name in _THUMBS and self._thumbs_by_image:
             name = _thumb_by_image_up(kp, name)
         if mode == "mlp" or name != "none":
             return GestureResult(name, score, "mlp")

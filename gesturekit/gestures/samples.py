@@ -18,6 +18,8 @@ from __future__ import annotations
 import csv
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,11 @@ import numpy as np
 from ..errors import DataFormatError
 from ..io.sample import finite_floats
 from .features import check_keypoints, hand_size
+
+try:
+    import fcntl
+except ImportError:   # Windows: no advisory locks there; give each recorder its own file
+    fcntl = None
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +127,8 @@ def read_samples(path: str | Path, labels: str | Path | None = None) -> SampleSe
     last_no = body[-1][0] if body else 0
     for no, text, terminated in body:
         cells = next(csv.reader([text]))
+        if kind == "gesturekit" and [c.strip().lower() for c in cells] == HEADER:
+            continue   # the header again: recordings joined with `cat a.csv b.csv > all.csv`
         try:
             if len(cells) != width:
                 raise DataFormatError(f"{path}:{no}: {len(cells)} fields, expected {width} ({kind} layout)")
@@ -203,10 +212,35 @@ def _whole_row(path: Path, line: bytes) -> bool:
         return False
 
 
+def check_label(label) -> str:
+    """``label`` stripped; ValueError when it is empty or has a comma, quote or newline
+    (the recorder writes plain CSV cells)."""
+    label = str(label).strip()
+    if not label or any(c in label for c in ',"\n\r'):
+        raise ValueError(f"label: {label!r} must be non-empty without commas, quotes or newlines")
+    return label
+
+
+@contextmanager
+def _locked(f) -> Iterator[None]:
+    """Hold an exclusive advisory lock on the open file ``f``: recorders sharing one CSV take
+    turns, so only one writes the header and none repairs a line another is writing."""
+    if fcntl is None:
+        yield
+        return
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
 class SampleRecorder:
     """Append labelled hands to a gesturekit CSV, one whole line per ``add``, flushed
     and fsync'ed, so a crash can at worst leave an incomplete *last* line. Opening a
     file that ends in such a line cuts it off (with a warning) before appending.
+    Several recorders (processes) may append to one file: each line is written under
+    an exclusive lock (POSIX ``flock``).
 
     Use as a context manager or call :meth:`close`.
     """
@@ -214,24 +248,37 @@ class SampleRecorder:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        new = self._check_and_repair()
+        if self.path.exists():
+            self._check_header()   # before opening for append: a foreign file stays as it was
         self._f = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115 (held until close)
-        if new:
-            self._write(",".join(HEADER))
+        try:
+            with _locked(self._f):
+                # under the lock: two recorders starting on a new file must not both write a header
+                if self._check_and_repair():
+                    self._write(",".join(HEADER))
+        except BaseException:
+            self._f.close()
+            raise
         self.count = 0
 
+    def _check_header(self) -> None:
+        """DataFormatError when the file has content but not a gesturekit header."""
+        with open(self.path, "rb") as f:
+            first = f.readline()
+        head = first.decode("utf-8-sig", "replace").strip().split(",")
+        if first and head[:2] != HEADER[:2]:
+            raise DataFormatError(f"{self.path}:1: not a gesturekit sample file (header {head[:2]})")
+
     def _check_and_repair(self) -> bool:
-        """Whether the file is new. An existing file is checked to be a sample file *before*
-        anything is changed (a wrong ``path`` must not lose a line of someone else's file);
-        an unterminated last line is ended when it is a whole row and cut only when it is the
-        remains of an interrupted write."""
-        if not self.path.exists() or self.path.stat().st_size == 0:
+        """Whether the file is new (empty). An existing file is checked to be a sample file
+        *before* anything is changed (a wrong ``path`` must not lose a line of someone else's
+        file); an unterminated last line is ended when it is a whole row and cut only when it
+        is the remains of an interrupted write."""
+        if self.path.stat().st_size == 0:
             return True
+        self._check_header()
         with open(self.path, "rb+") as f:
             data = f.read()
-            head = data.split(b"\n", 1)[0].decode("utf-8-sig", "replace").strip().split(",")
-            if head[:2] != HEADER[:2]:
-                raise DataFormatError(f"{self.path}:1: not a gesturekit sample file (header {head[:2]})")
             if data.endswith(b"\n"):
                 return False
             keep = data.rfind(b"\n") + 1
@@ -252,14 +299,13 @@ class SampleRecorder:
 
     def add(self, label: str, keypoints, handedness: str | None = None) -> None:
         """Append one hand. ``keypoints`` (21, 2) pixels; ValueError on bad input."""
-        label = str(label).strip()
-        if not label or any(c in label for c in ',"\n\r'):
-            raise ValueError(f"label: {label!r} must be non-empty without commas, quotes or newlines")
+        label = check_label(label)
         if handedness is not None and handedness not in ("left", "right"):
             raise ValueError(f"handedness: {handedness!r}, expected 'left', 'right' or None")
         kp = check_keypoints(keypoints)   # a degenerate hand would make the whole file untrainable
         cells = [label, handedness or ""] + [f"{v:.2f}" for v in kp.reshape(-1)]
-        self._write(",".join(cells))
+        with _locked(self._f):
+            self._write(",".join(cells))
         self.count += 1
 
     def close(self) -> None:

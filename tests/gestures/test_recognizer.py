@@ -5,6 +5,7 @@ from gesturekit.errors import ModelFileError
 from gesturekit.gestures import (
     DynamicGestureRecognizer,
     DynamicOptions,
+    GestureMLP,
     GestureOptions,
     GestureRecognizer,
     MotionRules,
@@ -82,6 +83,23 @@ def test_bad_input_raises(make_hand):
 def test_user_model_path(tmp_path):
     with pytest.raises(ModelFileError, match="not found"):
         GestureRecognizer(GestureOptions(model_path=tmp_path / "nope.npz"))
+
+
+def _constant_mlp(tmp_path, labels, answer) -> GestureMLP:
+    """A saved static MLP that always answers ``answer``."""
+    b = np.where(np.asarray(labels) == answer, 5.0, 0.0)
+    path, _ = GestureMLP([(np.zeros((42, len(labels))), b)], labels).save(tmp_path / "m.npz")
+    return path
+
+
+def test_a_user_model_with_thumbs_up_alone_never_answers_thumbs_down(tmp_path, make_hand):
+    # the image-up rule renamed the MLP's thumbs_up to thumbs_down, a name the model lacks
+    rec = GestureRecognizer(GestureOptions(model_path=_constant_mlp(tmp_path, ["fist", "thumbs_up"], "thumbs_up")))
+    assert rec.recognize(make_hand("thumbs_up", angle=180)).name == "thumbs_up"
+    assert "thumbs_down" not in rec.labels
+    both = GestureRecognizer(GestureOptions(
+        model_path=_constant_mlp(tmp_path, ["thumbs_down", "thumbs_up"], "thumbs_up")))
+    assert both.recognize(make_hand("thumbs_up", angle=180)).name == "thumbs_down"   # the rule still works
 
 
 def _moving_hand(make_hand, tip_xy):

@@ -1,3 +1,6 @@
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -135,3 +138,41 @@ def test_real_files(shared_data):
     assert set(h.handedness) == {"left", "right"}
     ph, y = read_point_history(shared_data / "gestures-kinivi" / "point_history.csv")
     assert ph.shape == (5296, 16, 2) and set(y) == {"stop", "clockwise", "counter_clockwise", "move"}
+
+
+def test_recorders_starting_together_write_one_header(tmp_path, make_hand, monkeypatch):
+    # two recorders (processes, or threads here) opening a new file at once: without a lock
+    # both found it empty and both wrote a header, and the second header broke read_samples
+    path = tmp_path / "s.csv"
+    check = SampleRecorder._check_and_repair
+
+    def slow_check(self):
+        new = check(self)
+        time.sleep(0.2)   # widen the window between "the file is new" and writing the header
+        return new
+
+    monkeypatch.setattr(SampleRecorder, "_check_and_repair", slow_check)
+
+    def record(label):
+        with SampleRecorder(path) as rec:
+            for _ in range(5):
+                rec.add(label, make_hand("fist"))
+
+    threads = [threading.Thread(target=record, args=(lab,)) for lab in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert path.read_text().count("label,handedness") == 1
+    assert sorted(read_samples(path).labels.tolist()) == ["a"] * 5 + ["b"] * 5
+
+
+def test_joined_recordings_read_as_one(tmp_path, make_hand):
+    # `cat fist.csv palm.csv > all.csv` put a second header mid-file, read as a bad row
+    parts = []
+    for label in ("fist", "open_palm"):
+        with SampleRecorder(tmp_path / f"{label}.csv") as rec:
+            rec.add(label, make_hand(label))
+        parts.append((tmp_path / f"{label}.csv").read_text())
+    (tmp_path / "all.csv").write_text("".join(parts))
+    assert read_samples(tmp_path / "all.csv").labels.tolist() == ["fist", "open_palm"]
