@@ -36,6 +36,7 @@ import numpy as np
 
 from .clutter import ClutterMemory
 from .detector import DetectorOptions, HandDetector, detect_tiles
+from .events import DebounceOptions
 from .filters import FILTERS, make_filter
 from .geometry import Crop, box_of, crop_from_keypoints, degenerate, iou, repeats
 from .handedness import HandednessVoter, flip_side
@@ -98,6 +99,7 @@ class TrackerOptions:
     static_refine: bool = True              # static mode: second pass on an upright keypoint crop
     flip_test: bool = False                 # also read mirrored crops: more accurate, 2× regressor time
     gestures: bool = True                   # fill hand.gesture when gesturekit.gestures is present
+    debounce: DebounceOptions | None = None     # how per-frame gestures become events (None: defaults)
     gesture_model: str | Path | None = None     # None: the built-in gesture MLP; your own .npz from
     #                                             `gesturekit train gestures` (its labels become events)
     dynamic_gestures: bool = True           # video: swipes and circles of the palm → hand.motion, events
@@ -137,6 +139,8 @@ class TrackerOptions:
              "acquire_zooms", "must be a non-empty sequence of numbers > 0")
         need(isinstance(self.acquire_rotations, int) and not isinstance(self.acquire_rotations, bool)
              and self.acquire_rotations >= 1, "acquire_rotations", "must be an int >= 1")
+        need(self.debounce is None or isinstance(self.debounce, DebounceOptions), "debounce",
+             "must be a gesturekit.events.DebounceOptions or None")
         need(self.gesture_model is None or (self.gestures and Path(self.gesture_model).suffix == ".npz"),
              "gesture_model", "must be an .npz gesture model (from `gesturekit train gestures`), with gestures on")
 
@@ -592,15 +596,25 @@ class HandTracker:
 
     @property
     def events(self):
-        """The tracker's :class:`gesturekit.events.EventBus` (created on first use); it knows
-        the built-in gesture names and those of the tracker's recognizer (a custom model's)."""
+        """The tracker's :class:`gesturekit.events.EventBus` (created on first use). It knows the
+        names the tracker's recognizers can give (``labels``; the built-in names for one without),
+        so subscribing to one that can never fire, such as a built-in name with a model of your
+        own, is a ValueError rather than silence. Events are debounced by ``options.debounce``."""
         if self._bus is None:
             from .events import Debouncer, EventBus
-            from .gestures import ALL_GESTURES
 
-            names = ALL_GESTURES + tuple(getattr(self.recognizer, "labels", ()))
-            self._bus, self._debouncer = EventBus(gestures=names), Debouncer()
+            self._bus = EventBus(gestures=self._gesture_names())
+            self._debouncer = Debouncer(self.options.debounce)
         return self._bus
+
+    def _gesture_names(self) -> tuple[str, ...]:
+        from .gestures import ALL_GESTURES, DYNAMIC_GESTURES, HISTORY_GESTURES
+
+        names: list[str] = []
+        for part, builtin in ((self.recognizer, ALL_GESTURES), (self.motion, DYNAMIC_GESTURES + HISTORY_GESTURES)):
+            if part is not None:
+                names += getattr(part, "labels", builtin)
+        return tuple(n for n in dict.fromkeys(names) if n != "none")
 
     def _emit(self, result: Hands) -> None:
         if self._bus is None:

@@ -600,6 +600,32 @@ def test_a_gesture_model_of_your_own_names_the_gestures_and_their_events(tmp_pat
     tr.close()
     assert hands[-1][0].gesture == "wave_hi"
     assert [e.gesture for e in got] == ["wave_hi"]
+    # names your model cannot give are refused, not left to never fire
+    with pytest.raises(ValueError, match="victory"):
+        tr.on("victory", print)
+    tr.on("pinch", print)        # the pinch rule still wins where it fires
+    tr.on("swipe_left", print)   # and the palm's motions still come
+
+
+@pytest.mark.parametrize("confirm,first", [(1, 0), (3, 2)])
+def test_debounce_options_set_when_a_gesture_starts(tmp_path, confirm, first):
+    from gesturekit.events import DebounceOptions
+    from gesturekit.gestures.mlp import INPUT_SIZES, GestureMLP
+
+    GestureMLP([(np.zeros((INPUT_SIZES["static"], 2), np.float32), np.array([9.0, 0.0], np.float32))],
+               ["wave_hi", "other"]).save(tmp_path / "mine.npz")
+    tr, det, reg = make_tracker(max_hands=1, gesture_model=tmp_path / "mine.npz",
+                                debounce=DebounceOptions(confirm_frames=confirm))
+    got = []
+    tr.on("wave_hi", got.append, phase="started")
+    set_truth(det, reg, [hand_at(40, 40)])
+    for i in range(5):
+        tr.process(np.zeros((80, 80, 3), np.uint8), i * 33.0)
+    tr.events.wait_idle(2.0)
+    tr.close()
+    assert [e.timestamp_ms for e in got] == [first * 33.0]
+    with pytest.raises(ValueError, match="debounce"):
+        TrackerOptions(debounce={"confirm_frames": 1})
 
 
 @pytest.mark.parametrize("kw", [{"gesture_model": "mine.onnx"},

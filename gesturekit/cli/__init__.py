@@ -4,6 +4,7 @@ registers itself with :func:`add_commands`."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import eval as _eval
@@ -26,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # `gesturekit … | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 0
     except (ValueError, OSError, ImportError) as e:  # OSError: e.g. --out names a folder or an unwritable place
         print(f"gesturekit: error: {e}", file=sys.stderr)
         return 2

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..runtime import default_model
-from .dynamic import MotionRules
+from .dynamic import DYNAMIC_GESTURES, MotionRules
 from .features import check_keypoints, hand_features, hand_size
 from .mlp import GestureMLP
 from .rules import BUILTIN_RULES, RuleClassifier
@@ -205,6 +205,11 @@ class DynamicGestureRecognizer:
                 raise ValueError(f"model_path: {self.options.model_path} is not a point-history model")
         self._hist: dict[int, deque] = {}
         self._last: dict[int, float] = {}
+
+    @property
+    def labels(self) -> list[str]:
+        """Every name :meth:`update` can return."""
+        return list(self.mlp.labels) if self.mlp is not None else list(DYNAMIC_GESTURES)
 
     def forget(self, track_id: int) -> None:
         self._hist.pop(track_id, None)
