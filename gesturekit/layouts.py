@@ -17,6 +17,11 @@ import numpy as np
 from .errors import DataFormatError, LayoutMismatchError
 
 
+def _is_index(i: object) -> bool:
+    """An int (a whole float from JSON too), not a bool or a name."""
+    return isinstance(i, (int, np.integer)) and not isinstance(i, bool) or isinstance(i, float) and i.is_integer()
+
+
 @dataclass(frozen=True)
 class KeypointLayout:
     """Names, skeleton edges and flip permutation of a keypoint layout."""
@@ -29,17 +34,25 @@ class KeypointLayout:
     from_hand21: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.names, str) or not all(isinstance(n, str) and n for n in self.names):
+            raise ValueError(f"layout.names: a list of point names (non-empty strings), got {self.names!r:.80}")
         k = len(self.names)
         if k == 0:
             raise ValueError("layout.names: a layout needs at least one point")
         if len(set(self.names)) != k:
             raise ValueError(f"layout.names: duplicate names in layout {self.name!r}")
-        for a, b in self.edges:
+        for e in self.edges:
+            if not isinstance(e, (tuple, list, np.ndarray)) or len(e) != 2 or not all(_is_index(i) for i in e):
+                raise ValueError(f"layout.edges: each edge is a pair of point indices (0-based), got {e!r}")
+            a, b = (int(i) for i in e)
             if not (0 <= a < k and 0 <= b < k):
                 raise ValueError(f"layout.edges: edge ({a}, {b}) is outside 0..{k - 1}")
+        if self.flip is not None and (isinstance(self.flip, str) or not all(_is_index(i) for i in self.flip)):
+            raise ValueError(f"layout.flip: a list of point indices (0-based), got {self.flip!r:.80}")
         flip = tuple(range(k)) if self.flip is None else tuple(int(i) for i in self.flip)
         if sorted(flip) != list(range(k)):
-            raise ValueError(f"layout.flip: {flip} is not a permutation of 0..{k - 1}")
+            one = " (indices count from 0)" if sorted(flip) == list(range(1, k + 1)) else ""
+            raise ValueError(f"layout.flip: {flip} is not a permutation of 0..{k - 1}{one}")
         object.__setattr__(self, "flip", flip)
         object.__setattr__(self, "names", tuple(self.names))
         object.__setattr__(self, "edges", tuple((int(a), int(b)) for a, b in self.edges))
@@ -79,9 +92,13 @@ class KeypointLayout:
     def from_dict(cls, d: dict, source: str = "layout") -> KeypointLayout:
         if not isinstance(d, dict):
             raise DataFormatError(f"{source}: a keypoint layout is an object with 'names', got {type(d).__name__}")
+        if not isinstance(d.get("names"), list):
+            raise DataFormatError(f"{source}: not a valid keypoint layout (layout.names: a list of point names, "
+                                  f"got {d.get('names')!r:.80})")
         try:
+            edges = d.get("edges") or ()
             return cls(name=str(d.get("name", "custom")), names=tuple(d["names"]),
-                       edges=tuple(tuple(e) for e in d.get("edges", ())),
+                       edges=tuple(tuple(e) if isinstance(e, list) else e for e in edges),
                        flip=d.get("flip"), from_hand21=d.get("from_hand21"))
         except (KeyError, TypeError, ValueError) as e:
             raise DataFormatError(f"{source}: not a valid keypoint layout ({e})") from e

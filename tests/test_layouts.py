@@ -86,3 +86,26 @@ def test_example_hand12_json_equals_builtin():
     assert lay.names == HAND_12.names and lay.edges == HAND_12.edges and lay.flip == HAND_12.flip
     np.testing.assert_array_equal(lay.from_hand21, HAND_12.from_hand21)
     assert get_layout("hand12") is HAND_12 and get_layout(HAND_21) is HAND_21
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("names", "abc", r"layout\.names: a list of point names"),     # not three points "a", "b", "c"
+    ("names", None, r"layout\.names: a list of point names"),
+    ("edges", [[0, 1, 2]], r"layout\.edges: each edge is a pair of point indices \(0-based\), got \(0, 1, 2\)"),
+    ("edges", [["a", "b"]], r"layout\.edges: each edge is a pair of point indices"),
+    ("edges", [1], r"layout\.edges: each edge is a pair"),
+    ("flip", ["a", "b", "c"], r"layout\.flip: a list of point indices"),
+    ("flip", [1, 2, 3], r"layout\.flip: .* not a permutation of 0\.\.2 \(indices count from 0\)"),
+])
+def test_a_malformed_layout_json_names_the_field(tmp_path, field, value, message):
+    d = {"name": "x", "names": ["a", "b", "c"], "edges": [[0, 1]]}
+    d[field] = value
+    p = tmp_path / "x.json"
+    p.write_text(json.dumps(d))
+    with pytest.raises(DataFormatError, match=rf"x\.json: not a valid keypoint layout \({message}"):
+        KeypointLayout.load(p)
+
+
+def test_whole_floats_from_json_are_indices():
+    lay = KeypointLayout.from_dict({"names": ["a", "b"], "edges": [[0.0, 1.0]], "flip": [1.0, 0.0]})
+    assert lay.edges == ((0, 1),) and lay.flip == (1, 0)

@@ -46,9 +46,15 @@ def add_commands(sub) -> None:
 
 
 def _eval_keypoints(args: argparse.Namespace) -> int:
+    from ..errors import LayoutMismatchError
     from ..train.keypoint_eval import evaluate_keypoint_model
 
-    m = evaluate_keypoint_model(args.data, args.model, args.backend, args.limit, args.seed,
-                                flip_test=args.flip_test)
+    try:
+        m = evaluate_keypoint_model(args.data, args.model, args.backend, args.limit, args.seed,
+                                    flip_test=args.flip_test)
+    except LayoutMismatchError as e:
+        if args.model is None:  # the shipped 21-point model on points of another layout
+            raise LayoutMismatchError(f"{e}; score your own model with --model my_model.onnx") from e
+        raise
     print_metrics(m, args.json)
     return 0

@@ -42,16 +42,23 @@ def add_commands(sub) -> None:
 
 def _train_keypoints(args: argparse.Namespace) -> int:
     from ..augment import AugmentOptions
+    from ..errors import LayoutMismatchError
     from ..layouts import get_layout
     from ..train.keypoints import train_keypoints
     from ..train.loop import TrainConfig
 
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                       threads=args.threads, workers=args.workers, out=args.out, device=args.device)
-    best = train_keypoints(args.data, args.val, get_layout(args.layout), args.arch, args.input_size, cfg,
-                           val_limit=args.val_limit, train_limit=args.train_limit, repeat=args.repeat,
-                           augment=AugmentOptions.named(args.augment), init=args.init,
-                           hard_share=args.hard_share)
+    try:
+        best = train_keypoints(args.data, args.val, get_layout(args.layout), args.arch, args.input_size, cfg,
+                               val_limit=args.val_limit, train_limit=args.train_limit, repeat=args.repeat,
+                               augment=AugmentOptions.named(args.augment), init=args.init,
+                               hard_share=args.hard_share)
+    except LayoutMismatchError as e:
+        if args.layout == "hand21" and "layout 'hand21' has 21" in str(e):
+            raise LayoutMismatchError(f"{e}; for points of your own, pass --layout my_layout.json "
+                                      "(docs/layouts.md)") from e
+        raise
     print(f"best checkpoint: {best}")
     if args.export:
         from ..train.export import export_keypoints

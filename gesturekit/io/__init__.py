@@ -40,12 +40,16 @@ def read_keypoints(path: str | Path) -> list[Sample]:
                 kind, d = _classify(f)
                 if kind:
                     found.append((kind, f, d))
+        if not found:
+            raise DataFormatError(f"{path}: found nothing{_why_not(path)}; expected {_LOOKED_FOR}")
         if len(found) != 1:
-            what = "nothing" if not found else ", ".join(f"{f.name} ({k})" for k, f, _ in found)
+            what = ", ".join(f"{f.name} ({k})" for k, f, _ in found)
             raise DataFormatError(f"{path}: found {what}; expected {_LOOKED_FOR}")
         kind, path, d = found[0]
     else:
         kind, d = _classify(path)
+        if kind is None and path.suffix.lower() == ".csv":
+            return read_points(path)  # its own error says what in it is not a points CSV
         if kind is None:
             raise DataFormatError(f"{path}: not a keypoint file I know; expected {_LOOKED_FOR}")
     if kind == "coco":
@@ -53,6 +57,19 @@ def read_keypoints(path: str | Path) -> list[Sample]:
 
         return _read_coco_dict(d, path, None)
     return read_points(path)
+
+
+def _why_not(folder: Path) -> str:
+    """Why the CSV files in ``folder`` are not points files (the first one's reading error), or ""."""
+    from .points_csv import _read_csv
+
+    for f in sorted(folder.iterdir()):
+        if f.is_file() and f.suffix.lower() == ".csv":
+            try:
+                _read_csv(f)
+            except DataFormatError as e:
+                return f" ({e})"
+    return ""
 
 
 def _classify(f: Path) -> tuple[str | None, object]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import DataFormatError
 from ..layouts import KeypointLayout
-from .sample import Sample, boxes_from_keypoints, check_inside
+from .sample import Sample, boxes_from_keypoints, check_inside, check_pixels
 from .yolo_pose import image_size
 
 
@@ -92,6 +92,8 @@ def _read_coco_dict(d: dict, path: Path, images_dir: Path | None, check_images: 
         raise DataFormatError(f"{path}: not a COCO file (needs 'images' and 'annotations' lists)")
     cats = _keypoint_categories(d, path)
     k = len(next(iter(cats.values()))["keypoints"])
+    named = {tuple(str(n) for n in c["keypoints"]) for c in cats.values()}
+    names = named.pop() if len(named) == 1 else None  # the points' names, where the categories agree
     images = {}
     for im in d["images"]:
         if not isinstance(im, dict) or "id" not in im or not im.get("file_name"):
@@ -153,12 +155,14 @@ def _read_coco_dict(d: dict, path: Path, images_dir: Path | None, check_images: 
             check_inside(a[4], a[1], a[2], w, h)
         samples.append(Sample(file, int(w), int(h), np.array([a[0] for a in anns], np.float32),
                               np.array([a[1] for a in anns], np.float32), np.array([a[2] for a in anns], bool),
-                              [a[3] for a in anns]))
+                              [a[3] for a in anns], names))
     if missing:
         raise DataFormatError(f"{path}: {len(missing)} image file(s) missing under {base}, "
-                              f"first {missing[0]} (pass images_dir)")
+                              f"first {missing[0]} (file_name is looked up beside the JSON, in images/ there, or in "
+                              "../images; read_coco(..., images_dir=...) names another folder)")
     if not samples:
         raise DataFormatError(f"{path}: no annotation with keypoints found")
+    check_pixels(str(path), samples)
     return samples
 
 

@@ -30,13 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError
-from .sample import Sample, boxes_from_keypoints, check_inside
+from .sample import Sample, boxes_from_keypoints, check_inside, check_pixels
 from .yolo_pose import IMAGE_EXTS as _YOLO_EXTS
 from .yolo_pose import image_size
 
 POINT_EXTS = (".csv", ".json")
 IMAGE_EXTS = _YOLO_EXTS + (".tif", ".tiff")
-_XY = re.compile(r"^([xy])(\d+)$")
+_XY = re.compile(r"^([xy])[_ ]?(\d+)$")  # x0, x_0 or x 0
 
 
 def _is_number(s: str) -> bool:
@@ -47,21 +47,35 @@ def _is_number(s: str) -> bool:
         return False
 
 
+def _xy_columns(names: list[str]) -> list[tuple[int, int]] | None:
+    """Column indices of the (x_i, y_i) pairs named in a header row, or None.
+
+    Points are numbered from 0 (``x0 y0 ...``, also ``x_0``) or from 1 (``x1 y1 ... xK yK``, K >= 3:
+    ``x1 y1 x2 y2`` alone is a box's corners, not points)."""
+    xs, ys = {}, {}
+    for c, n in enumerate(names):
+        m = _XY.match(n.strip().lower())
+        if m:
+            (xs if m.group(1) == "x" else ys)[int(m.group(2))] = c
+    k = len(xs)
+    for first in (0, 1):
+        want = list(range(first, k + first))
+        if k and sorted(xs) == want and sorted(ys) == want and (first == 0 or k >= 3):
+            return [(xs[i], ys[i]) for i in want]
+    return None
+
+
 def _header_columns(header: list[str], path: Path) -> tuple[int, list[tuple[int, int]], int | None, int | None]:
     """Column indices of image, (x_i, y_i) pairs, width and height from a header row."""
     names = [h.strip().lower() for h in header]
     img = names.index("image") if "image" in names else 0
-    xs, ys = {}, {}
-    for c, n in enumerate(names):
-        m = _XY.match(n)
-        if m:
-            (xs if m.group(1) == "x" else ys)[int(m.group(2))] = c
-    k = len(xs)
-    if k == 0 or sorted(xs) != list(range(k)) or sorted(ys) != list(range(k)):
-        raise DataFormatError(f"{path}:1: header needs columns x0, y0 ... x<K-1>, y<K-1>; got {header}")
+    pairs = _xy_columns(names)
+    if pairs is None:
+        raise DataFormatError(f"{path}:1: header needs columns x0, y0 ... x<K-1>, y<K-1> (or x1, y1 ... xK, yK); "
+                              f"got {header}")
     w = names.index("width") if "width" in names else None
     h = names.index("height") if "height" in names else None
-    return img, [(xs[i], ys[i]) for i in range(k)], w, h
+    return img, pairs, w, h
 
 
 def sniff_points_csv(path: str | Path) -> bool:
@@ -75,8 +89,7 @@ def sniff_points_csv(path: str | Path) -> bool:
         return False
     if all(_is_number(v) for v in row[1:] if v.strip()):
         return (len(row) - 1) % 2 == 0
-    names = {h.strip().lower() for h in row}
-    return "x0" in names and "y0" in names
+    return _xy_columns(row) is not None
 
 
 def is_points_json(d: object) -> bool:
@@ -92,10 +105,13 @@ class _Images:
         self.root, self.sizes = root, {}
 
     def get(self, name: str, where: str) -> Path:
-        p = self.root / name.strip()
-        if not name.strip() or not p.is_file():
-            raise DataFormatError(f"{where}: image {name!r} not found under {self.root}")
-        return p
+        # The name as written first (a file name may begin or end with a space), then without the
+        # spaces a ", " separator leaves, then with a Windows path's backslashes as slashes.
+        tries = [name, name.strip(), name.strip().replace("\\", "/")]
+        for t in dict.fromkeys(tries):
+            if t.strip() and (self.root / t).is_file():
+                return self.root / t
+        raise DataFormatError(f"{where}: image {name!r} not found under {self.root}")
 
     def size(self, p: Path) -> tuple[int, int]:
         if p not in self.sizes:
@@ -103,7 +119,7 @@ class _Images:
         return self.sizes[p]
 
 
-def _to_samples(hands: dict[Path, list], sizes: dict[Path, tuple[int, int]]) -> list[Sample]:
+def _to_samples(hands: dict[Path, list], sizes: dict[Path, tuple[int, int]], path: Path) -> list[Sample]:
     out = []
     for img, hs in hands.items():
         kp = np.array([h[0] for h in hs], np.float32)
@@ -114,6 +130,7 @@ def _to_samples(hands: dict[Path, list], sizes: dict[Path, tuple[int, int]]) -> 
             k[~v] = k[v].mean(0)
         w, h = sizes[img]
         out.append(Sample(img, int(w), int(h), boxes_from_keypoints(kp, vis), kp, vis, ["hand"] * len(hs)))
+    check_pixels(str(path), out)
     return out
 
 
@@ -138,8 +155,9 @@ def _read_csv(path: Path) -> list[Sample]:
                     ncols = len(row)
                     continue
                 if len(row) < 3 or (len(row) - 1) % 2:
+                    sep = next((f" (separated by {c!r}? write commas)" for c in ";\t" if c in row[0]), "")
                     raise DataFormatError(f"{path}:{ln}: {len(row)} values, expected the image then "
-                                          "x y per point (an odd count of at least 3)")
+                                          f"x y per point (an odd count of at least 3){sep}")
                 k = (len(row) - 1) // 2
                 cols = (0, [(1 + 2 * i, 2 + 2 * i) for i in range(k)], None, None)
                 ncols = len(row)
@@ -177,7 +195,7 @@ def _read_csv(path: Path) -> list[Sample]:
         raise DataFormatError(f"{path}:{reader.line_num}: {e}") from e
     if not hands:
         raise DataFormatError(f"{path}: no rows with points")
-    return _to_samples(hands, sizes)
+    return _to_samples(hands, sizes, path)
 
 
 def _read_json_dict(d: object, path: Path) -> list[Sample]:
@@ -223,7 +241,7 @@ def _read_json_dict(d: object, path: Path) -> list[Sample]:
             hands.setdefault(img, []).append((kp, vis))
     if not hands:
         raise DataFormatError(f"{path}: no hands with points")
-    return _to_samples(hands, sizes)
+    return _to_samples(hands, sizes, path)
 
 
 def _points_files(folder: Path) -> list[Path]:

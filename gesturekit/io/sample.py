@@ -15,7 +15,8 @@ class Sample:
     """One image and its labelled objects, in pixels.
 
     ``keypoints`` is ``(N, K, 2)`` and ``visible`` ``(N, K)``; both are empty
-    (K = 0) for box-only data. ``boxes`` is ``(N, 4)`` x1 y1 x2 y2.
+    (K = 0) for box-only data. ``boxes`` is ``(N, 4)`` x1 y1 x2 y2. ``point_names``
+    holds the K names where the file gives them (a COCO category's ``keypoints``), else None.
     """
 
     image: Path
@@ -25,6 +26,7 @@ class Sample:
     keypoints: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 2), np.float32))
     visible: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), bool))
     labels: list[str] = field(default_factory=list)
+    point_names: tuple[str, ...] | None = None
 
 
 def finite_floats(path, line: int, cells, what: str = "") -> np.ndarray:
@@ -54,6 +56,20 @@ def check_inside(where: str, kp: np.ndarray, vis: np.ndarray, width: float = 1.0
         image = "0..1 (normalised)" if (width, height) == (1.0, 1.0) else f"the {width:g}×{height:g} image"
         raise DataFormatError(f"{where}: point {i} ({x:g}, {y:g}) lies far outside {image}; "
                               "a point that cannot be placed is left unlabelled")
+
+
+def check_pixels(where: str, samples: list[Sample]) -> None:
+    """A DataFormatError naming ``where`` when every labelled point of a pixel-coordinate file lies
+    within 0..1 on images larger than that: normalised coordinates (YOLO-style), which would
+    otherwise train a hand squeezed into the top-left pixel."""
+    pts = [s.keypoints[s.visible] for s in samples if s.keypoints.size]
+    pts = np.concatenate(pts) if pts else np.zeros((0, 2))
+    if not len(pts) or np.abs(pts).max() > 1.0:
+        return
+    w, h = min(s.width for s in samples), min(s.height for s in samples)
+    if min(w, h) >= 16:
+        raise DataFormatError(f"{where}: every point lies within 0..1, but the images are {w}×{h} pixels or "
+                              "more: coordinates look normalised; write them in pixels (x × width, y × height)")
 
 
 def boxes_from_keypoints(kp: np.ndarray, vis: np.ndarray | None = None) -> np.ndarray:

@@ -17,17 +17,24 @@ IMAGE_EXTS = (".webp", ".jpg", ".jpeg", ".png", ".bmp")
 
 
 def image_size(path: Path) -> tuple[int, int]:
-    """(width, height), from the header when Pillow is installed (no full decode)."""
+    """(width, height) of the image as ``cv2.imread`` gives it, i.e. turned upright by its EXIF
+    orientation (a phone's portrait photo is stored landscape); from the header when Pillow is
+    installed (no full decode)."""
     try:
         from PIL import Image
 
         with Image.open(path) as im:
-            return im.size
+            w, h = im.size
+            try:
+                turned = im.getexif().get(0x0112) in (5, 6, 7, 8)  # a quarter turn, as cv2.imread applies
+            except Exception:  # a broken EXIF block: cv2 ignores it too
+                turned = False
+            return (h, w) if turned else (w, h)
     except ImportError:
         pass
     except OSError as e:
         raise DataFormatError(f"{path}: cannot read image ({e})") from e
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)  # not IMREAD_UNCHANGED: that ignores the EXIF orientation
     if img is None:
         raise DataFormatError(f"{path}: cannot decode image")
     return img.shape[1], img.shape[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +59,50 @@ def hard_indices(model, dataset: KeypointCrops, share: float, skip: float = HARD
     return np.sort(order[int(skip * n): int((skip + share) * n)])
 
 
+def check_point_names(samples: list, layout: KeypointLayout, where: str) -> None:
+    """Data that names its points (COCO) against the layout trained: the same names in another order
+    is a LayoutMismatchError (every point would be learnt under another's name); other names are a
+    warning (the file's order is trained)."""
+    named = {s.point_names for s in samples if getattr(s, "point_names", None)}
+    if len(named) != 1:
+        return
+    names = named.pop()
+    if len(names) != layout.num_points or names == layout.names:
+        return
+    if sorted(names) == sorted(layout.names):
+        i = next(i for i, (a, b) in enumerate(zip(names, layout.names)) if a != b)
+        raise LayoutMismatchError(f"{where}: the points are in another order than layout {layout.name!r}: "
+                                  f"point {i} is {names[i]!r} in the data, {layout.names[i]!r} in the layout; "
+                                  f"write the layout's names in the data's order {list(names)}")
+    warnings.warn(f"{where}: point names {list(names)} are not layout {layout.name!r}'s {list(layout.names)}; "
+                  "point i of the data is trained as point i of the layout", stacklevel=3)
+
+
+def _same_points(a: KeypointLayout, b: KeypointLayout) -> bool:
+    """Whether two layouts train the same thing: names, flip and derivation (not the name or edges)."""
+    da, db = a.from_hand21, b.from_hand21
+    return (a.names == b.names and a.flip == b.flip and (da is None) == (db is None)
+            and (da is None or np.array_equal(da, db)))
+
+
+def check_run_layout(out: Path, layout: KeypointLayout) -> None:
+    """One run folder, one layout: going on with (or re-exporting) a run under another layout of the
+    same size would stamp that layout's names on points learnt as others. Records ``layout.json``."""
+    f = out / "layout.json"
+    prev = None
+    if (out / "last.pt").exists():
+        if f.exists():
+            prev = KeypointLayout.load(f)
+        elif (out / "best.pt").exists():
+            stored = torch.load(out / "best.pt", map_location="cpu", weights_only=True).get("layout")
+            prev = KeypointLayout.from_dict(stored, str(out / "best.pt")) if stored else None
+    if prev is not None and not _same_points(prev, layout):
+        raise LayoutMismatchError(f"{out}: a run of layout {prev.name!r} {list(prev.names)}, not {layout.name!r} "
+                                  f"{list(layout.names)} (use another out folder, or delete it to start afresh)")
+    out.mkdir(parents=True, exist_ok=True)
+    f.write_text(json.dumps(layout.to_dict()))
+
+
 def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None = None, layout: KeypointLayout = HAND_21,
                     arch: str = "kpnet_simcc", input_size: int = 128, cfg: TrainConfig | None = None,
                     val_limit: int | None = 1000, train_limit: int | None = None,
@@ -82,6 +128,7 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
         if train_limit and len(part) > train_limit:
             part = [part[i] for i in sorted(rng.permutation(len(part))[:train_limit])]
         sources[str(path)] = source_layout(part, layout, str(path))
+        check_point_names(part, layout, str(path))
         train_samples += part
     if len({s.num_points for s in sources.values()}) > 1:  # one cache holds one number of points
         raise LayoutMismatchError("data: " + ", ".join(f"{p} has {s.num_points}" for p, s in sources.items())
@@ -98,8 +145,11 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
     else:
         val_samples = read_keypoints(val)
     val_src = src_layout if val is None else source_layout(val_samples, layout, str(val))
+    if val is not None:
+        check_point_names(val_samples, layout, str(val))
     if val_limit and len(val_samples) > val_limit:
         val_samples = [val_samples[i] for i in sorted(rng.permutation(len(val_samples))[:val_limit])]
+    check_run_layout(Path(cfg.out), layout)
     train_cache, val_cache = build_cache(train_samples), build_cache(val_samples)
     idx = np.tile(np.arange(len(train_cache["images"])), repeat)
     val_set = KeypointCrops(val_cache, layout, input_size, None, cfg.seed, source_layout=val_src)
@@ -107,7 +157,14 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
     model = create_model(arch, num_points=layout.num_points, input_size=input_size)
     model.layout = layout
     if init is not None:
-        print(f"init: {warm_start(model, init)} tensors from {init}")
+        copied, total = warm_start(model, init), len(model.state_dict())
+        print(f"init: {copied} tensors from {init}")
+        if hard_share and copied < total:
+            # the point head did not fit (a model of another layout): its readings of these points
+            # are random, and so would be the "hard" images picked by them
+            raise LayoutMismatchError(f"hard_share: {init} fits {copied} of {total} tensors (a model of another "
+                                      "layout), so it cannot tell which images are hard; train without "
+                                      "hard_share first, then go on with --init <that run>/best.pt --hard-share")
     if hard_share:
         torch.set_num_threads(cfg.threads)
         with torch.no_grad():

@@ -117,3 +117,14 @@ def test_a_point_far_outside_the_image_names_the_annotation(tmp_path):
     p = _coco(tmp_path, [2, 3, 2, 80, 9, 2], ann_id=9)
     with pytest.raises(DataFormatError, match=r"annotation 9: point 1 \(80, 9\) lies far outside the 20×20"):
         read_coco(p)
+
+
+def test_point_names_are_kept_and_normalised_points_are_an_error(tmp_path):
+    samples = _samples(tmp_path, k=12)
+    write_coco(samples, tmp_path / "ann.json", HAND_12)
+    assert all(s.point_names == HAND_12.names for s in read_coco(tmp_path / "ann.json"))
+    for s in samples:
+        s.keypoints /= 64.0  # 0..1, as a YOLO-style exporter writes them
+    write_coco(samples, tmp_path / "ann.json", HAND_12)
+    with pytest.raises(DataFormatError, match=r"ann\.json: every point lies within 0\.\.1"):
+        read_coco(tmp_path / "ann.json")

@@ -126,3 +126,50 @@ def test_a_point_far_outside_the_image_names_file_line_and_point(photos):
     (photos / "pts.json").write_text(json.dumps({"b.png": [[1, 2], [3, -200]]}))
     with pytest.raises(DataFormatError, match=r"image 'b\.png': point 1 \(3, -200\) lies far outside the 50×60"):
         read_points(photos / "pts.json")
+
+
+# --- what a user's own CSV looks like --------------------------------------------------------------
+
+def test_image_names_keep_their_spaces_and_windows_paths_are_found(photos):
+    (photos / "sub").mkdir()
+    cv2.imwrite(str(photos / " lead space.jpg"), np.zeros((30, 40, 3), np.uint8))
+    cv2.imwrite(str(photos / "sub" / "ü é.png"), np.zeros((30, 40, 3), np.uint8))
+    (photos / "pts.csv").write_text(" lead space.jpg,1,2,3,4\nsub\\ü é.png,5,6,7,8\n a.jpg,1,1,2,2\n",
+                                    encoding="utf-8")
+    a, b, c = read_points(photos / "pts.csv")
+    assert [s.image.name for s in (a, b, c)] == [" lead space.jpg", "ü é.png", "a.jpg"]
+
+
+@pytest.mark.parametrize("header", ["image,x1,y1,x2,y2,x3,y3", "image,x_0,y_0,x_1,y_1,x_2,y_2",
+                                    "IMAGE,X0,Y0,X1,Y1,X2,Y2"])
+def test_header_numbered_from_one_or_with_underscores(photos, header):
+    (photos / "pts.csv").write_text(f"{header}\r\na.jpg,1,2,3,4,5,6\r\n")
+    (s,) = read_keypoints(photos)  # found in the folder, Windows line endings too
+    np.testing.assert_allclose(s.keypoints[0], [[1, 2], [3, 4], [5, 6]])
+
+
+def test_box_corners_are_not_taken_for_points(photos):
+    # x1 y1 x2 y2 is a box file's header, not two points numbered from 1
+    (photos / "boxes.csv").write_text("image,x1,y1,x2,y2\na.jpg,1,2,3,4\n")
+    with pytest.raises(DataFormatError, match=r"header needs columns x0, y0"):
+        read_keypoints(photos)
+
+
+def test_a_folder_whose_csv_is_not_a_points_csv_says_why(photos):
+    (photos / "pts.csv").write_text("image;x0;y0;x1;y1\na.jpg;1;2;3;4\n")  # a spreadsheet's ';'
+    with pytest.raises(DataFormatError, match=r"found nothing \(.*pts\.csv:1: 1 values.*separated by ';'"):
+        read_keypoints(photos)
+    with pytest.raises(DataFormatError, match=r"pts\.csv:1: .*separated by ';'"):
+        read_keypoints(photos / "pts.csv")
+
+
+def test_normalised_coordinates_are_an_error(photos):
+    (photos / "pts.csv").write_text("a.jpg,0.1,0.2,0.3,0.4\nb.png,0.5,0.5,1.0,0.9\n")
+    with pytest.raises(DataFormatError, match=r"pts\.csv: every point lies within 0\.\.1.*normalised"):
+        read_points(photos / "pts.csv")
+    (photos / "pts.csv").unlink()
+    (photos / "pts.json").write_text(json.dumps({"a.jpg": [[0.1, 0.2], [0.3, 0.4]]}))
+    with pytest.raises(DataFormatError, match=r"pts\.json: every point lies within 0\.\.1"):
+        read_keypoints(photos)
+    (photos / "pts.json").write_text(json.dumps({"a.jpg": [[0.1, 0.2], [3, 4]]}))  # pixels: fine
+    assert len(read_keypoints(photos)) == 1

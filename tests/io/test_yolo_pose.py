@@ -80,3 +80,20 @@ def test_pixel_coordinates_in_a_normalised_file_name_file_and_line(tmp_path):
                               "0 0.5 0.5 0.2 0.2 12 8 1 0.3 0.4 1 0.5 0.6 1"])
     with pytest.raises(DataFormatError, match=r"a\.txt:2: point 0 \(12, 8\) lies far outside 0\.\.1"):
         read_yolo_pose(root, num_points=3)
+
+
+@pytest.mark.parametrize("pillow", [True, False])
+def test_image_size_is_the_upright_size_cv2_reads(tmp_path, monkeypatch, pillow):
+    # a phone's portrait photo is stored landscape with an EXIF orientation; cv2.imread (the cache,
+    # the tracker) turns it upright, so the labels and the size must be of the upright image
+    Image = pytest.importorskip("PIL.Image")
+    from gesturekit.io.yolo_pose import image_size
+
+    im = Image.fromarray(np.zeros((20, 40, 3), np.uint8))
+    exif = im.getexif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    im.save(tmp_path / "phone.jpg", exif=exif)
+    assert cv2.imread(str(tmp_path / "phone.jpg")).shape[:2] == (40, 20)
+    if not pillow:
+        monkeypatch.setitem(__import__("sys").modules, "PIL", None)
+    assert image_size(tmp_path / "phone.jpg") == (20, 40)

@@ -157,3 +157,55 @@ def test_bad_init_or_last_checkpoint_is_one_error_naming_the_file(tmp_path, cach
     last.write_bytes(last.read_bytes()[:3000])  # killed while writing (before saves were atomic)
     with pytest.raises(ModelFileError, match=r"last\.pt: not a torch checkpoint"):
         train(tmp_path / "run")
+
+
+def test_a_run_folder_keeps_its_layout(tmp_path, cache_dir):
+    # the same command again with --layout of another file of as many points: before, the finished
+    # run was "done" and its best.pt was re-stamped with the other layout's names
+    import torch
+
+    from gesturekit.errors import LayoutMismatchError
+    from gesturekit.layouts import KeypointLayout
+
+    data = _photos(tmp_path / "data")
+    run = lambda lay: kpt.train_keypoints(data, layout=lay, input_size=64, cfg=_cfg(tmp_path / "run", 1))  # noqa: E731
+    best = run(_lr3())
+    other = KeypointLayout("abc", ("a", "b", "c"), ((0, 1),))
+    with pytest.raises(LayoutMismatchError, match=r"run: a run of layout 'lr3' .*, not 'abc'"):
+        run(other)
+    assert torch.load(best, weights_only=True)["layout"]["names"] == ["left", "right", "tip"]
+    (tmp_path / "run" / "layout.json").unlink()  # a run folder from before layout.json: best.pt tells
+    with pytest.raises(LayoutMismatchError, match=r"a run of layout 'lr3'"):
+        run(other)
+    redrawn = KeypointLayout("lr3", _lr3().names, ((0, 1),), flip=(1, 0, 2))  # only the edges differ
+    assert run(redrawn) == best
+    assert torch.load(best, weights_only=True)["layout"]["edges"] == [[0, 1]]
+
+
+def test_hard_share_needs_an_initial_model_of_this_layout(tmp_path, cache_dir):
+    from gesturekit.errors import LayoutMismatchError
+    from gesturekit.layouts import KeypointLayout
+
+    best = kpt.train_keypoints(_photos(tmp_path / "three"), layout=_lr3(), input_size=64, cfg=_cfg(tmp_path / "a", 1))
+    four = KeypointLayout("four", ("a", "b", "c", "d"))
+    # the 3-point head does not fit 4 points: its "hard" images would be a random draw
+    with pytest.raises(LayoutMismatchError, match=r"hard_share: .*best\.pt fits \d+ of \d+ tensors"):
+        kpt.train_keypoints(_photos(tmp_path / "four", k=4), layout=four, input_size=64, cfg=_cfg(tmp_path / "b", 1),
+                            init=best, hard_share=0.2)
+
+
+def test_coco_point_names_are_checked_against_the_layout(tmp_path, cache_dir):
+    from gesturekit.errors import LayoutMismatchError
+    from gesturekit.io import read_keypoints, write_coco
+    from gesturekit.layouts import KeypointLayout
+
+    data = _photos(tmp_path / "data")
+    write_coco(read_keypoints(data / "points.csv"), tmp_path / "coco.json", _lr3())
+    swapped = KeypointLayout("rl3", ("right", "left", "tip"))
+    with pytest.raises(LayoutMismatchError, match=r"coco\.json: the points are in another order than layout "
+                                                  r"'rl3': point 0 is 'left' in the data, 'right' in the layout"):
+        kpt.train_keypoints(tmp_path / "coco.json", layout=swapped, input_size=64, cfg=_cfg(tmp_path / "a", 1))
+    samples = read_keypoints(tmp_path / "coco.json")
+    with pytest.warns(UserWarning, match=r"point names \['left', 'right', 'tip'\] are not layout 'abc'"):
+        kpt.check_point_names(samples, KeypointLayout("abc", ("a", "b", "c")), "coco.json")
+    kpt.check_point_names(samples, _lr3(), "coco.json")  # the same names: nothing to say
