@@ -100,7 +100,8 @@ def _predict(args: argparse.Namespace) -> int:
                               for h in hands]})
     dt = time.perf_counter() - t0
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"images": out}) + "\n")
+    # the points' names, so a model of your own layout is readable without its layout file
+    args.out.write_text(json.dumps({"points": list(tracker.layout.names), "images": out}) + "\n")
     found = sum(bool(r["hands"]) for r in out)
     print(f"{len(out)} images ({bad} unreadable), hands in {found}, "
           f"{1000 * dt / max(len(out), 1):.1f} ms/image → {args.out}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..augment import AugmentOptions, pixel_pipeline
@@ -109,3 +111,22 @@ class KeypointCrops:
         img = img[:, :, ::-1].transpose(2, 0, 1).astype(np.float32) / 255.0  # BGR → RGB, CHW
         inside = (kp >= 0).all(1) & (kp < self.size).all(1)
         return np.ascontiguousarray(img), kp.astype(np.float32), (vis & inside).astype(np.float32), m
+
+
+def check_point_names(samples: list, layout: KeypointLayout, where: str) -> None:
+    """Data that names its points (COCO) against the layout trained: the same names in another order
+    is a LayoutMismatchError (every point would be learnt under another's name); other names are a
+    warning (the file's order is trained)."""
+    named = {s.point_names for s in samples if getattr(s, "point_names", None)}
+    if len(named) != 1:
+        return
+    names = named.pop()
+    if len(names) != layout.num_points or names == layout.names:
+        return
+    if sorted(names) == sorted(layout.names):
+        i = next(i for i, (a, b) in enumerate(zip(names, layout.names)) if a != b)
+        raise LayoutMismatchError(f"{where}: the points are in another order than layout {layout.name!r}: "
+                                  f"point {i} is {names[i]!r} in the data, {layout.names[i]!r} in the layout; "
+                                  f"write the layout's names in the data's order {list(names)}")
+    warnings.warn(f"{where}: point names {list(names)} are not layout {layout.name!r}'s {list(layout.names)}; "
+                  "point i of the data is trained as point i of the layout", stacklevel=3)

@@ -13,7 +13,7 @@ from ..landmarks import run_keypoint_net
 from ..layouts import HAND_21, KeypointLayout
 from ..runtime import Runner, default_model
 from .cache import build_cache
-from .keypoint_data import KeypointCrops, source_layout
+from .keypoint_data import KeypointCrops, check_point_names, source_layout
 from .metrics import keypoint_metrics
 
 
@@ -29,6 +29,7 @@ def evaluate_keypoint_model(data: str | Path, model: str | Path | None = None, b
     layout = KeypointLayout.from_dict(runner.meta["layout"]) if runner.meta.get("layout") else HAND_21
     samples = read_keypoints(data)
     samples = seeded_subset(samples, limit, seed)
+    check_point_names(samples, layout, f"{data} (model {runner.path})")
     src = source_layout(samples, layout, f"{data} (model {runner.path})")
     cache = build_cache(samples)
     ds = KeypointCrops(cache, layout, runner.input_size, None, seed, source_layout=src)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from ..io import read_keypoints
 from ..layouts import HAND_21, KeypointLayout
 from ..nn import create_model
 from .cache import build_cache
-from .keypoint_data import KeypointCrops, source_layout
+from .keypoint_data import KeypointCrops, check_point_names, source_layout
 from .loop import TrainConfig, check_hard_share, fit, pick_device, seed_everything, warm_start
 from .losses import keypoint_loss
 from .metrics import keypoint_metrics, label_sides
@@ -57,25 +56,6 @@ def hard_indices(model, dataset: KeypointCrops, share: float, skip: float = HARD
     order = np.argsort(-nme)
     n = len(order)
     return np.sort(order[int(skip * n): int((skip + share) * n)])
-
-
-def check_point_names(samples: list, layout: KeypointLayout, where: str) -> None:
-    """Data that names its points (COCO) against the layout trained: the same names in another order
-    is a LayoutMismatchError (every point would be learnt under another's name); other names are a
-    warning (the file's order is trained)."""
-    named = {s.point_names for s in samples if getattr(s, "point_names", None)}
-    if len(named) != 1:
-        return
-    names = named.pop()
-    if len(names) != layout.num_points or names == layout.names:
-        return
-    if sorted(names) == sorted(layout.names):
-        i = next(i for i, (a, b) in enumerate(zip(names, layout.names)) if a != b)
-        raise LayoutMismatchError(f"{where}: the points are in another order than layout {layout.name!r}: "
-                                  f"point {i} is {names[i]!r} in the data, {layout.names[i]!r} in the layout; "
-                                  f"write the layout's names in the data's order {list(names)}")
-    warnings.warn(f"{where}: point names {list(names)} are not layout {layout.name!r}'s {list(layout.names)}; "
-                  "point i of the data is trained as point i of the layout", stacklevel=3)
 
 
 def _same_points(a: KeypointLayout, b: KeypointLayout) -> bool:

@@ -50,6 +50,7 @@ def test_predict_writes_json_for_every_image(tmp_path, fake_tracker, capsys):
     assert main(["predict", str(tmp_path / "imgs"), "--out", str(out)]) == 0
     d = json.loads(out.read_text())
     assert [r["image"] for r in d["images"]] == ["a.png", "sub/b.jpg"]
+    assert d["points"][0] == "wrist" and len(d["points"]) == 21   # names the keypoints' order
     hand = d["images"][0]["hands"][0]
     assert len(hand["keypoints"]) == 21 and len(hand["bbox"]) == 4
     assert set(hand) >= {"keypoints", "score", "handedness", "bbox", "gesture", "gesture_score"}

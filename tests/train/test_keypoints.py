@@ -3,6 +3,7 @@ import pytest
 
 pytest.importorskip("torch")
 from gesturekit.train import keypoints as kpt
+from gesturekit.train.keypoint_data import check_point_names
 
 
 def _fake_reads(monkeypatch, n=50):
@@ -207,5 +208,5 @@ def test_coco_point_names_are_checked_against_the_layout(tmp_path, cache_dir):
         kpt.train_keypoints(tmp_path / "coco.json", layout=swapped, input_size=64, cfg=_cfg(tmp_path / "a", 1))
     samples = read_keypoints(tmp_path / "coco.json")
     with pytest.warns(UserWarning, match=r"point names \['left', 'right', 'tip'\] are not layout 'abc'"):
-        kpt.check_point_names(samples, KeypointLayout("abc", ("a", "b", "c")), "coco.json")
-    kpt.check_point_names(samples, _lr3(), "coco.json")  # the same names: nothing to say
+        check_point_names(samples, KeypointLayout("abc", ("a", "b", "c")), "coco.json")
+    check_point_names(samples, _lr3(), "coco.json")  # the same names: nothing to say
