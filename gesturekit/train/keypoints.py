@@ -15,7 +15,15 @@ from ..layouts import HAND_21, KeypointLayout
 from ..nn import create_model
 from .cache import build_cache
 from .keypoint_data import KeypointCrops, check_point_names, source_layout
-from .loop import TrainConfig, check_hard_share, fit, pick_device, seed_everything, warm_start
+from .loop import (
+    TrainConfig,
+    check_hard_share,
+    data_key,
+    fit,
+    pick_device,
+    seed_everything,
+    warm_start,
+)
 from .losses import keypoint_loss
 from .metrics import keypoint_metrics, label_sides
 
@@ -162,7 +170,9 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
     def on_epoch(epoch: int) -> None:
         train_set.epoch = epoch  # new augmentation draws each epoch, reproducibly
 
-    fit(model, train_set, loss_fn, lambda m: evaluate_crops(m, val_set), cfg, on_epoch=on_epoch)
+    key = data_key(train_cache.get("keypoints", np.zeros(0)), train_cache.get("visible", np.zeros(0)), idx,
+                   names=train_cache.get("source", ()))
+    fit(model, train_set, loss_fn, lambda m: evaluate_crops(m, val_set), cfg, on_epoch=on_epoch, data_key=key)
     best = Path(cfg.out) / "best.pt"
     ckpt = torch.load(best, weights_only=True)
     ckpt["layout"] = layout.to_dict()

@@ -7,11 +7,12 @@ epoch, resuming, and ``curves.png``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -151,8 +152,12 @@ def plot_curves(history: list[dict], path: Path) -> None:
 
 
 def fit(model: torch.nn.Module, train_set, loss_fn: Callable, evaluate: Callable[[torch.nn.Module], dict],
-        cfg: TrainConfig, collate=None, on_epoch: Callable[[int], None] | None = None) -> list[dict]:
-    """Train ``model``; resumes from ``cfg.out/last.pt`` when it exists. Returns the history."""
+        cfg: TrainConfig, collate=None, on_epoch: Callable[[int], None] | None = None,
+        data_key: str | None = None) -> list[dict]:
+    """Train ``model``; resumes from ``cfg.out/last.pt`` when it exists. Returns the history.
+
+    ``data_key`` fingerprints the training data (e.g. :func:`data_key`): a ``last.pt`` saved on
+    other data is refused instead of resumed (the step count alone cannot tell same-sized sets)."""
     from tqdm import tqdm
 
     torch.set_num_threads(cfg.threads)
@@ -173,7 +178,7 @@ def fit(model: torch.nn.Module, train_set, loss_fn: Callable, evaluate: Callable
     last = out / "last.pt"
     ckpt = load_torch_checkpoint(last, device) if last.exists() else None
     if ckpt is not None:
-        _check_resumable(ckpt, last, model, cfg.epochs * len(loader))
+        _check_resumable(ckpt, last, model, cfg.epochs * len(loader), data_key)
     lr = cfg.lr if ckpt is None else ckpt["lr"]
     if lr is None:
         lr, hist = lr_find(model, loader, loss_fn, device, weight_decay=cfg.weight_decay)
@@ -218,14 +223,26 @@ def fit(model: torch.nn.Module, train_set, loss_fn: Callable, evaluate: Callable
             best = row.get(cfg.monitor, -math.inf)
             save_atomic({"model": state, "arch": model.arch, "metrics": row, "config": asdict(cfg)}, out / "best.pt")
         save_atomic({"model": state, "opt": opt.state_dict(), "sched": sched.state_dict(), "epoch": epoch,
-                     "history": history, "best": best, "lr": lr, "arch": model.arch}, last)
+                     "history": history, "best": best, "lr": lr, "arch": model.arch, "data_key": data_key}, last)
         plot_curves(history, out / "curves.png")
         (out / "history.json").write_text(json.dumps(history, indent=1))
     return history
 
 
-def _check_resumable(ckpt: dict, path: Path, model: torch.nn.Module, total_steps: int) -> None:
-    """A ``last.pt`` of another model or schedule cannot be resumed: say so, naming the file."""
+def data_key(*arrays: np.ndarray, names: Iterable[str] = ()) -> str:
+    """A short fingerprint of training data: its label arrays and the names of its images."""
+    h = hashlib.sha1()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    h.update("\n".join(map(str, names)).encode())
+    return h.hexdigest()[:16]
+
+
+def _check_resumable(ckpt: dict, path: Path, model: torch.nn.Module, total_steps: int,
+                     key: str | None = None) -> None:
+    """A ``last.pt`` of another model, schedule or data cannot be resumed: say so, naming the file."""
     hint = "use another out folder, or delete it to start afresh"
     if "model" not in ckpt or "sched" not in ckpt:
         raise ModelFileError(f"{path}: not a training checkpoint to resume ({hint})")
@@ -234,6 +251,8 @@ def _check_resumable(ckpt: dict, path: Path, model: torch.nn.Module, total_steps
     if ckpt["sched"].get("total_steps") != total_steps:
         raise ModelFileError(f"{path}: a run of {ckpt['sched'].get('total_steps')} steps, this one has {total_steps} "
                              f"(other epochs, batch size or data; {hint})")
+    if key is not None and ckpt.get("data_key") not in (None, key):
+        raise ModelFileError(f"{path}: a run on other training data (labels or images changed; {hint})")
 
 
 def check_hard_share(share: float, init, most: float = 1.0) -> None:

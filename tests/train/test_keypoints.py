@@ -150,6 +150,10 @@ def test_bad_init_or_last_checkpoint_is_one_error_naming_the_file(tmp_path, cach
     # a run folder holding another run's last.pt: resuming it would fail deep in torch
     with pytest.raises(ModelFileError, match=r"last\.pt: a run of 1 steps, this one has 2"):
         kpt.train_keypoints(data, layout=_lr3(), input_size=64, cfg=_cfg(tmp_path / "run", 2))
+    # the same number of photos with other labels: the step count agrees, the data does not
+    other = _photos(tmp_path / "other", seed=1)
+    with pytest.raises(ModelFileError, match=r"last\.pt: a run on other training data"):
+        kpt.train_keypoints(other, layout=_lr3(), input_size=64, cfg=_cfg(tmp_path / "run", 1))
     from gesturekit.runtime import Runner
 
     with pytest.raises(ModelFileError, match=r"best\.pt: a training checkpoint; export it first"):
