@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import pytest
 
 from gesturekit.geometry import Crop, box_of
 from gesturekit.layouts import HAND_21
@@ -95,3 +96,20 @@ class FakeRegressor:
 
 def set_truth(det, reg, hands):
     det.truth = reg.truth = [np.asarray(h, np.float32) for h in hands]
+
+
+def pretend_gpu(monkeypatch, *, driver: bool = True, ort_cuda: bool = False, torch_cuda: bool = True):
+    """Make this CPU machine look, to gesturekit.runtime, like one with an NVIDIA driver, ONNX Runtime
+    with or without CUDA, and torch with or without CUDA; returns torch."""
+    torch = pytest.importorskip("torch")
+    import onnxruntime as ort
+
+    from gesturekit import runtime
+
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if ort_cuda else ["CPUExecutionProvider"]
+    monkeypatch.setattr(runtime, "_nvidia_driver", lambda: driver)
+    monkeypatch.setattr(ort, "get_available_providers", lambda: providers)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: torch_cuda)
+    monkeypatch.setattr(runtime, "_torch_has_cuda_build", lambda: torch_cuda)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    return torch

@@ -8,6 +8,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from fakes import pretend_gpu
 
 from gesturekit.errors import ModelFileError
 from gesturekit.runtime import MODELS_DIR, Runner, default_model
@@ -198,17 +199,9 @@ def test_backend_torch_loads_the_shipped_pt_by_default(make):
     (True, False, True, "cpu", "onnx"),      # asked for the CPU
 ])
 def test_the_shipped_model_runs_where_the_gpu_is(monkeypatch, driver, ort_cuda, torch_cuda, device, want):
-    torch = pytest.importorskip("torch")
-    import onnxruntime as ort
-
+    pretend_gpu(monkeypatch, driver=driver, ort_cuda=ort_cuda, torch_cuda=torch_cuda)
     from gesturekit import runtime
 
-    monkeypatch.setattr(runtime, "_nvidia_driver", lambda: driver)
-    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if ort_cuda else ["CPUExecutionProvider"]
-    monkeypatch.setattr(ort, "get_available_providers", lambda: providers)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: torch_cuda)
-    monkeypatch.setattr(runtime, "_torch_has_cuda_build", lambda: torch_cuda)
-    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     assert runtime.shipped_backend("auto", device) == want
     assert default_model("keypoints.onnx", "auto", device).suffix == (".pt" if want == "torch" else ".onnx")
     assert runtime.shipped_backend("onnx", device) == "onnx"   # a backend named is a backend kept
@@ -217,16 +210,7 @@ def test_the_shipped_model_runs_where_the_gpu_is(monkeypatch, driver, ort_cuda, 
 def test_a_gpu_only_torch_reaches_keeps_a_folder_of_onnx_files_running(monkeypatch, tmp_path):
     # GESTUREKIT_MODELS with .onnx files alone: HandTracker() used to run them on ONNX Runtime;
     # picking the GPU through torch must not turn that into "keypoints.pt: not found"
-    torch = pytest.importorskip("torch")
-    import onnxruntime as ort
-
-    from gesturekit import runtime
-
-    monkeypatch.setattr(runtime, "_nvidia_driver", lambda: True)
-    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(runtime, "_torch_has_cuda_build", lambda: True)
-    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    pretend_gpu(monkeypatch)
     (tmp_path / "keypoints.onnx").write_bytes((MODELS_DIR / "keypoints.onnx").read_bytes())
     monkeypatch.setenv("GESTUREKIT_MODELS", str(tmp_path))
     assert default_model("keypoints.onnx") == tmp_path / "keypoints.onnx"

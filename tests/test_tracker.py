@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from fakes import BlobDetector, Dets, FakeDetector, FakeRegressor, hand_at, set_truth
+from fakes import BlobDetector, Dets, FakeDetector, FakeRegressor, hand_at, pretend_gpu, set_truth
 
 from gesturekit.geometry import box_of, iou
 from gesturekit.sources import ArraySource
@@ -373,16 +373,7 @@ def test_backend_torch_runs_the_shipped_pt_files():
 def test_the_handedness_model_runs_where_the_tracker_was_told(monkeypatch, device):
     # a GPU that only torch reaches: device="cpu" kept the detector and the regressor on ONNX
     # Runtime, but the handedness model went to torch (and the GPU), importing torch for it
-    torch = pytest.importorskip("torch")
-    import onnxruntime as ort
-
-    from gesturekit import runtime
-
-    monkeypatch.setattr(runtime, "_nvidia_driver", lambda: True)
-    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(runtime, "_torch_has_cuda_build", lambda: True)
-    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    torch = pretend_gpu(monkeypatch)
     to_cuda = []
     monkeypatch.setattr(torch.nn.Module, "to", lambda self, *a, **k: to_cuda.append(a) or self)
     with HandTracker(TrackerOptions(device=device, presence_model="", gestures=False)) as tr:
