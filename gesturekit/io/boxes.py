@@ -158,6 +158,7 @@ def read_open_images_csv(path: str | Path, image_dir: str | Path | None = None,
     """
     path = Path(path)
     image_dir = Path(image_dir) if image_dir else path.parent / "images"
+    # two passes over the file, not its rows held in memory: Open Images' own CSVs run to millions of rows
     with open(path, newline="") as f:
         keep = pick_classes({_oi_name(row["LabelName"]) for row in _oi_rows(f, path)}, label, path)
     rows: dict[str, dict] = {}

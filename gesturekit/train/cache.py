@@ -61,7 +61,7 @@ def build_cache(samples: list[Sample], cache_dir: str | Path | None = None, size
     """Cache every labelled hand of ``samples``.
 
     Returns memory-mapped ``images`` and ``keypoints``, ``visible``, ``scales`` (source pixels per cached
-    pixel) and ``source`` (image path per entry).
+    pixel), ``source`` (image path per entry) and ``key`` (a fingerprint of all of it).
     """
     if not samples or samples[0].keypoints.shape[1] == 0:
         raise DataFormatError("cache: samples carry no keypoints")
@@ -116,4 +116,5 @@ def _open(cache_dir: Path) -> dict:
         "visible": np.load(cache_dir / "visible.npy"),
         "scales": np.load(cache_dir / "scales.npy"),
         "source": meta["source"],
+        "key": cache_dir.name,   # the fingerprint of everything cached (_key): one name for this data
     }

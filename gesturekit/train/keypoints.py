@@ -170,8 +170,7 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
     def on_epoch(epoch: int) -> None:
         train_set.epoch = epoch  # new augmentation draws each epoch, reproducibly
 
-    key = data_key(train_cache.get("keypoints", np.zeros(0)), train_cache.get("visible", np.zeros(0)), idx,
-                   names=train_cache.get("source", ()))
+    key = data_key(idx, names=[train_cache.get("key", "")])   # the cache's fingerprint + this run's draws
     fit(model, train_set, loss_fn, lambda m: evaluate_crops(m, val_set), cfg, on_epoch=on_epoch, data_key=key)
     best = Path(cfg.out) / "best.pt"
     ckpt = torch.load(best, weights_only=True)
