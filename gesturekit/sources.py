@@ -7,9 +7,10 @@ the newest frame, so a slow consumer sees fresh frames instead of a backlog.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -17,10 +18,16 @@ import numpy as np
 
 from .errors import GestureKitError
 
+log = logging.getLogger(__name__)
+
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".gif")
 
 Frame = tuple[np.ndarray, float]
+
+# A file's frame that fails to decode is skipped while the file says more frames follow, up to
+# this many in a row (about a second at 30 fps): one damaged frame must not end a clip halfway.
+MAX_BAD_FRAMES = 30
 
 
 class SourceError(GestureKitError, OSError, ValueError):
@@ -33,9 +40,16 @@ class FrameSource:
     """Iterable of ``(frame BGR uint8, timestamp_ms)``; closes itself at the end. Use as a context manager."""
 
     name: str = "source"
+    # Independent photos (an image folder, one image), not a sequence: read each in static mode.
+    photos: bool = False
 
     def __iter__(self) -> Iterator[Frame]:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def open(self) -> FrameSource:
+        """Open the source now, so that one that cannot be read is named at once (SourceError),
+        before slow set-up such as loading models; iterating opens it otherwise. Returns self."""
+        return self
 
     def close(self) -> None:
         pass
@@ -54,6 +68,7 @@ class _CaptureSource(FrameSource):
         self.target, self.name, self.live = target, name, live
         self.fps: float | None = None   # frames per second, known once opened (30 when the source does not say)
         self._cap: cv2.VideoCapture | None = None
+        self.frames_read = 0            # frames delivered by the last iteration
 
     def _open(self) -> cv2.VideoCapture:
         cap = cv2.VideoCapture(self.target)
@@ -63,12 +78,19 @@ class _CaptureSource(FrameSource):
         self._cap = cap
         return cap
 
+    def open(self) -> FrameSource:
+        if self._cap is None:
+            self._open()
+        return self
+
     def __iter__(self) -> Iterator[Frame]:
-        cap = self._open()
+        cap = self.open()._cap
         fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
         fps = self.fps = fps if 1.0 <= fps <= 1000.0 else 30.0
         t0 = time.monotonic()
-        i = 0
+        self.frames_read = 0
+        i = 0          # frames read, damaged ones included: a file's timestamps keep their places
+        bad: list[int] = []   # a file's frames that failed to decode since the last good one
         try:
             while True:
                 ok, frame = cap.read()
@@ -77,7 +99,15 @@ class _CaptureSource(FrameSource):
                         # A camera or stream has no end: no frame means it went away.
                         what = "delivered no frame" if i == 0 else f"stopped delivering frames after {i}"
                         raise SourceError(f"{self.name}: {what} (disconnected or in use by another program?)")
+                    if len(bad) < MAX_BAD_FRAMES and i < _frame_count(cap):
+                        bad.append(i)   # a damaged frame mid-file: the frames after it still decode
+                        i += 1
+                        continue
+                    self._end_of_file(bad)
                     return  # end of file: every decoded frame, the last one included, was yielded
+                if bad:
+                    log.warning("%s: %s could not be decoded, skipped", self.name, _frames_named(bad))
+                    bad.clear()
                 if frame.ndim == 2 or frame.shape[2] != 3:
                     from .images import as_bgr_uint8
 
@@ -86,14 +116,37 @@ class _CaptureSource(FrameSource):
                 # across backends); live sources: wall clock since opening.
                 ts = (time.monotonic() - t0) * 1000.0 if self.live else i * 1000.0 / fps
                 i += 1
+                self.frames_read += 1
                 yield frame, ts
         finally:
             self.close()
+
+    def _end_of_file(self, bad: list[int]) -> None:
+        """A file ended: SourceError when not one frame decoded (it opened, but nothing in it can
+        be read), a warning when its last frames were damaged (a truncated copy)."""
+        if not self.frames_read:
+            raise SourceError(f"{self.name}: no frame could be decoded (damaged file or unsupported codec?)")
+        # headers can claim one frame more than decodes (huytung_2hand.mp4: 138 for 137), so one
+        # short is no news
+        if len(bad) > 1:
+            log.warning("%s: the last %s could not be decoded (damaged or truncated file?)",
+                        self.name, _frames_named(bad))
 
     def close(self) -> None:
         if self._cap is not None:
             self._cap.release()
             self._cap = None
+
+
+def _frame_count(cap: cv2.VideoCapture) -> float:
+    """The frame count a file's header claims (0 when it does not say)."""
+    n = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+    return n if n > 0 else 0.0
+
+
+def _frames_named(idx: list[int]) -> str:
+    """``frame 7`` or ``3 frames (7–9)``, for warnings about damaged frames."""
+    return f"frame {idx[0]}" if len(idx) == 1 else f"{len(idx)} frames ({idx[0]}–{idx[-1]})"
 
 
 class CameraSource(_CaptureSource):
@@ -137,16 +190,24 @@ class StreamSource(_CaptureSource):
 
 class ImageFolderSource(FrameSource):
     """Images under a folder, recursive, sorted by relative path; timestamps step by 1000/fps ms.
+    Hidden files and folders (``.name``: macOS ``._x.jpg`` copies, editor backups) are left out.
 
-    An unreadable image raises :class:`SourceError` naming it (``skip_bad=True`` skips it).
+    An unreadable image raises :class:`SourceError` naming it. ``skip_bad=True`` skips it with
+    a logged warning; a function instead is called with its path (e.g. to print the warning);
+    either way its path is added to ``skipped``.
     """
 
-    def __init__(self, folder: str | Path, fps: float = 30.0, skip_bad: bool = False):
+    photos = True
+
+    def __init__(self, folder: str | Path, fps: float = 30.0,
+                 skip_bad: bool | Callable[[Path], object] = False):
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise SourceError(f"{self.folder}: image folder not found")
         self.name, self.fps, self.skip_bad = str(self.folder), float(fps), skip_bad
-        self.paths = sorted((p for p in self.folder.rglob("*") if p.suffix.lower() in IMAGE_EXTS and p.is_file()),
+        self.skipped: list[Path] = []
+        self.paths = sorted((p for p in self.folder.rglob("*") if p.suffix.lower() in IMAGE_EXTS
+                             and not _hidden(p.relative_to(self.folder)) and p.is_file()),
                             key=lambda p: p.relative_to(self.folder).as_posix())
         if not self.paths:
             raise SourceError(f"{self.folder}: no images ({', '.join(IMAGE_EXTS)}) found")
@@ -159,11 +220,23 @@ class ImageFolderSource(FrameSource):
         for p in self.paths:
             img = cv2.imread(str(p), cv2.IMREAD_COLOR)
             if img is None:
-                if self.skip_bad:
-                    continue
-                raise SourceError(f"{p}: cannot decode image")
+                self._bad(p)
+                continue
             yield img, i * 1000.0 / self.fps
             i += 1
+
+    def _bad(self, path: Path) -> None:
+        if not self.skip_bad:
+            raise SourceError(f"{path}: cannot decode image")
+        self.skipped.append(path)
+        if callable(self.skip_bad):
+            self.skip_bad(path)
+        else:
+            log.warning("%s: cannot decode image, skipped", path)
+
+
+def _hidden(rel: Path) -> bool:
+    return any(part.startswith(".") for part in rel.parts)
 
 
 class ArraySource(FrameSource):
@@ -206,7 +279,9 @@ def open_source(source: int | str | Path | FrameSource | Iterable, **kwargs) -> 
             img = cv2.imread(str(p), cv2.IMREAD_COLOR)
             if img is None:
                 raise SourceError(f"{p}: cannot decode image")
-            return ArraySource([img])
+            one = ArraySource([img])
+            one.name, one.photos = str(p), True
+            return one
         return VideoFileSource(p)
     if isinstance(source, Iterable):
         return ArraySource(source, **kwargs)

@@ -160,3 +160,97 @@ def test_a_video_file_reports_its_frame_rate_once_open(tmp_path):
     src = open_source(p)
     ts = [t for _, t in src]
     assert src.fps == pytest.approx(15.0) and ts[1] == pytest.approx(1000 / 15)
+
+
+def _mp4_with_damaged_frames(path, damaged, n=30):
+    """An mp4v clip of ``n`` frames (frame i filled with 5 + 8 i) whose frames in ``damaged``
+    cannot be decoded: their VOP start codes are overwritten."""
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (64, 48))
+    for i in range(n):
+        w.write(np.full((48, 64, 3), 5 + 8 * i, np.uint8))
+    w.release()
+    data = bytearray(path.read_bytes())
+    vops = [i for i in range(len(data) - 4) if data[i:i + 4] == b"\x00\x00\x01\xb6"]
+    for k in damaged:
+        data[vops[k]:vops[k] + 4] = b"\xff" * 4
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_damaged_frame_mid_file_does_not_end_the_video(tmp_path, caplog):
+    # a frame that failed to decode was taken for the end of the file: 12 of 30 frames, silently
+    clip = _mp4_with_damaged_frames(tmp_path / "clip.mp4", damaged=[12])
+    frames = list(open_source(clip))
+    assert len(frames) == 29
+    ts = np.array([t for _, t in frames])
+    assert np.allclose(ts, [i * 1000 / 30 for i in range(30) if i != 12])   # frame 13 keeps its time
+    assert abs(frames[12][0].mean() - (5 + 8 * 13)) < 4
+    assert "clip.mp4: frame 12 could not be decoded, skipped" in caplog.text
+
+
+def test_a_video_with_no_decodable_frame_is_an_error(tmp_path):
+    # it opened and then ended at once: zero frames, no word why
+    clip = _mp4_with_damaged_frames(tmp_path / "clip.mp4", damaged=range(30))
+    with pytest.raises(SourceError, match="clip.mp4: no frame could be decoded"):
+        list(open_source(clip))
+
+
+def test_a_truncated_video_gives_its_frames_and_a_warning(tmp_path, caplog):
+    p = tmp_path / "clip.avi"
+    w = cv2.VideoWriter(str(p), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48))
+    for i in range(30):
+        w.write(np.full((48, 64, 3), 5 + 8 * i, np.uint8))
+    w.release()
+    data = p.read_bytes()
+    jpegs = [i for i in range(len(data) - 3) if data[i:i + 3] == b"\xff\xd8\xff"]
+    p.write_bytes(data[:jpegs[20] + 50])             # a copy cut short inside frame 20
+    assert len(list(open_source(p))) == 20
+    assert "the last 10 frames (20–29) could not be decoded" in caplog.text
+    caplog.clear()
+    _write_video(p, n=12)                            # a whole file: no warning
+    assert len(list(open_source(p))) == 12 and not caplog.text
+
+
+def test_open_names_an_unreadable_source_at_once(tmp_path):
+    # a video that cannot open was only found out on the first frame, after the models loaded
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    src = open_source(bad)
+    with pytest.raises(SourceError, match="bad.mp4: cannot open"):
+        src.open()
+    good = tmp_path / "clip.avi"
+    _write_video(good, n=3)
+    with open_source(good).open() as src:
+        assert len(list(src)) == 3
+
+
+def test_photos_and_streams_say_which_they_are(tmp_path):
+    img = tmp_path / "one.png"
+    cv2.imwrite(str(img), np.zeros((8, 8, 3), np.uint8))
+    clip = tmp_path / "clip.avi"
+    _write_video(clip, n=2)
+    assert open_source(tmp_path).photos and open_source(img).photos
+    assert open_source(img).name == str(img)
+    assert not open_source(clip).photos and not ArraySource([]).photos
+
+
+def test_an_image_folder_leaves_hidden_files_out(tmp_path):
+    # a folder copied from a Mac holds ._name.jpg metadata files: not images, they stopped the run
+    cv2.imwrite(str(tmp_path / "a.jpg"), np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "._a.jpg").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    (tmp_path / ".thumbs").mkdir()
+    cv2.imwrite(str(tmp_path / ".thumbs" / "a.jpg"), np.zeros((4, 4, 3), np.uint8))
+    src = ImageFolderSource(tmp_path)
+    assert [p.name for p in src.paths] == ["a.jpg"] and len(list(src)) == 1
+
+
+def test_an_image_folder_reports_what_it_skips(tmp_path, caplog):
+    for name in ("0.png", "2.png"):
+        cv2.imwrite(str(tmp_path / name), np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "1.png").write_bytes(b"broken")
+    seen = []
+    src = ImageFolderSource(tmp_path, skip_bad=seen.append)
+    assert len(list(src)) == 2 and seen == [tmp_path / "1.png"] and src.skipped == seen
+    assert not caplog.text                     # the function was told instead of the log
+    assert len(list(ImageFolderSource(tmp_path, skip_bad=True))) == 2
+    assert "1.png: cannot decode image, skipped" in caplog.text

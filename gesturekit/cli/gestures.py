@@ -7,16 +7,23 @@ import sys
 import time
 from pathlib import Path
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-
 
 def add_commands(sub) -> None:
-    r = sub.add_parser("record", help="record labelled hand keypoints to a CSV for gesture training")
-    r.add_argument("--source", required=True, help="camera index, video file or image folder")
-    r.add_argument("--label", required=True, help="gesture name written on every row")
+    r = sub.add_parser("record", help="record labelled hand keypoints to a CSV for gesture training",
+                       description="Track hands in a source and append their keypoints, labelled, to a "
+                                   "CSV. Each row is on disk once written: stop with Ctrl+C at any "
+                                   "time and every row so far is kept.")
+    r.add_argument("--source", required=True,
+                   help="camera index, video file, stream URL (tracked as a stream), image folder or "
+                        "image (photos: each read on its own; unreadable images skipped with a warning)")
+    r.add_argument("--label", required=True,
+                   help="gesture name written on every row (no commas, quotes or control characters)")
     r.add_argument("--out", required=True, help="CSV to append to (created with a header)")
-    r.add_argument("--max-samples", type=int, default=200, help="stop after this many rows")
-    r.add_argument("--every", type=int, default=1, help="record every n-th frame")
+    r.add_argument("--max-samples", type=int, default=200, help="stop after this many rows (default 200)")
+    r.add_argument("--every", type=int, default=1,
+                   help="record the hands of every n-th frame. A video or camera is tracked on every "
+                        "frame all the same (hands are followed from frame to frame, as in `gesturekit "
+                        "track`); in an image folder (independent photos) only every n-th image is read")
     r.add_argument("--all-hands", action="store_true", help="record every hand, not only the first")
     r.set_defaults(func=_record)
 
@@ -100,69 +107,84 @@ def _print_per_class(rep) -> None:
               "so untested; record more (a few dozen a class)", file=sys.stderr)
 
 
-def _frames(source: str):
-    """Yield BGR frames from a camera index, a video file or an image folder."""
-    import cv2
+def _hands_of(src, tracker, every: int):
+    """``(frame index, Hands or None)`` for each frame of ``src``: Hands on every ``every``-th.
 
-    p = Path(source)
-    if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTS)
-        if not files:
-            raise FileNotFoundError(f"{p}: no images ({', '.join(sorted(IMAGE_EXTS))})")
-        for f in files:
-            img = cv2.imread(str(f))
-            if img is None:
-                print(f"gesturekit: warning: {f}: cannot read image, skipped", file=sys.stderr)
-                continue
-            yield img
+    Photos (an image folder, one image) are independent: each is read in static mode and the
+    others are not read at all. A video or camera is a stream: every frame is tracked, so hands
+    are followed from their keypoints (as ``gesturekit track`` does), and every ``every``-th
+    frame's hands are handed out.
+    """
+    from contextlib import closing
+
+    if src.photos:
+        for i, (frame, _) in enumerate(src):
+            yield i, (tracker.process(frame) if i % every == 0 else None)
         return
-    if source.isdigit():
-        cap = cv2.VideoCapture(int(source))
-    elif p.is_file():
-        cap = cv2.VideoCapture(str(p))
-    else:
-        raise FileNotFoundError(f"--source: {source} is not a camera index, video file or folder")
-    if not cap.isOpened():
-        raise FileNotFoundError(f"--source: cannot open {source}")
-    try:
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                return
-            yield frame
-    finally:
-        cap.release()
+    with closing(tracker.stream(src)) as frames:   # closing: a break still closes the camera now
+        for i, (_, hands) in enumerate(frames):
+            yield i, (hands if i % every == 0 else None)
+
+
+def _open_source(source: str):
+    """The FrameSource ``record`` reads; an image folder's unreadable files are skipped with a warning."""
+    from ..sources import open_source
+
+    src = open_source(source).open()
+    if src.photos and hasattr(src, "skip_bad"):
+        src.skip_bad = lambda path: print(f"gesturekit: warning: {path}: cannot decode image, skipped",
+                                          file=sys.stderr)
+    return src
 
 
 def _record(args: argparse.Namespace, tracker=None) -> int:
     """Run a HandTracker over the source and append each hand's keypoints with ``--label``.
 
-    ``tracker``: anything with ``process(frame) -> Hands`` (tests inject a fake one);
-    None builds the default :class:`gesturekit.HandTracker`.
+    ``tracker``: anything with ``process(frame) -> Hands`` (photos) and ``stream(source)``
+    (video; tests inject a fake one); None builds the default :class:`gesturekit.HandTracker`.
+    Rows are on disk as they are recorded: Ctrl+C (exit 130) or a camera that goes away
+    (an error, exit 2) keeps every row so far, and the summary is still printed.
     """
+    from contextlib import closing
+
     from ..gestures.samples import SampleRecorder, check_label
 
     if args.max_samples < 1 or args.every < 1:
         raise ValueError("--max-samples and --every must be >= 1")
     label = check_label(args.label)   # now, not after the models load (or never, if no hand shows)
-    if tracker is None:
-        from .. import HandTracker  # lazy: the tracker pulls in the detector models
+    src = _open_source(str(args.source))   # likewise: a missing file is named before the models load
+    own = tracker is None
+    try:
+        if own:
+            from .. import HandTracker  # lazy: the tracker pulls in the detector models
 
-        tracker = HandTracker()
-    n_frames = 0
-    with SampleRecorder(args.out) as rec:
-        for i, frame in enumerate(_frames(str(args.source))):
-            n_frames += 1
-            if i % args.every:   # before the tracker: static-mode reads need no frame in between
-                continue
-            hands = tracker.process(frame)
-            for hand in list(hands.hands)[: None if args.all_hands else 1]:
-                rec.add(label, hand.keypoints, hand.handedness)
-                if rec.count >= args.max_samples:
-                    break
-            if rec.count >= args.max_samples:
-                break
-        print(f"recorded {rec.count} sample(s) of {label!r} from {n_frames} frame(s) to {args.out}")
-        if not rec.count:
-            print(f"gesturekit: warning: no hand found in {args.source}", file=sys.stderr)
+            tracker = HandTracker()
+        with SampleRecorder(args.out) as rec, closing(_hands_of(src, tracker, args.every)) as frames_in:
+            frames = 0
+            try:
+                for i, hands in frames_in:
+                    frames = i + 1
+                    for hand in [] if hands is None else list(hands.hands)[: None if args.all_hands else 1]:
+                        if rec.count < args.max_samples:
+                            rec.add(label, hand.keypoints, hand.handedness)
+                    if rec.count >= args.max_samples:
+                        break
+            except KeyboardInterrupt:
+                _summary(args, label, rec.count, frames, "stopped by Ctrl+C; ")
+                return 130
+            except BaseException:
+                _summary(args, label, rec.count, frames, "stopped by an error; ")
+                raise
+            _summary(args, label, rec.count, frames)
+    finally:
+        src.close()
+        if own and tracker is not None:
+            tracker.close()
     return 0
+
+
+def _summary(args: argparse.Namespace, label: str, count: int, frames: int, why: str = "") -> None:
+    every = f" (one in {args.every} recorded)" if args.every > 1 else ""
+    print(f"{why}recorded {count} sample(s) of {label!r} from {frames} frame(s){every} to {args.out}")
+    if not count:
+        print(f"gesturekit: warning: no hand found in {args.source}", file=sys.stderr)

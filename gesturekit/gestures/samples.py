@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,13 +87,25 @@ def read_label_names(path: str | Path) -> list[str]:
 
 
 def _lines(path: Path):
-    """Yield (line number, text, is_terminated) for each non-empty line."""
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        for no, line in enumerate(f, 1):
-            terminated = line.endswith("\n")
-            text = line.rstrip("\r\n")
-            if text.strip():
-                yield no, text, terminated
+    """Yield (line number, text, is_terminated) for each non-empty line.
+
+    Lines are decoded one by one: a line that is not UTF-8 is a DataFormatError naming it, except
+    an unterminated last one (a write interrupted inside a character of a label like ``größe``),
+    which is skipped with a warning as :func:`read_samples` skips any incomplete last line.
+    """
+    lines = path.read_bytes().splitlines(keepends=True)
+    for no, raw in enumerate(lines, 1):
+        terminated = raw.endswith((b"\n", b"\r"))
+        try:
+            text = raw.decode("utf-8-sig" if no == 1 else "utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as e:
+            if no == len(lines) and not terminated:
+                log.warning("%s:%d: skipping an incomplete last line (interrupted recording?)", path, no)
+                return
+            raise DataFormatError(f"{path}:{no}: not UTF-8 text ({e.reason} at byte {e.start}); "
+                                  "save the file as UTF-8") from None
+        if text.strip():
+            yield no, text, terminated
 
 
 def read_samples(path: str | Path, labels: str | Path | None = None) -> SampleSet:
@@ -213,11 +226,13 @@ def _whole_row(path: Path, line: bytes) -> bool:
 
 
 def check_label(label) -> str:
-    """``label`` stripped; ValueError when it is empty or has a comma, quote or newline
-    (the recorder writes plain CSV cells)."""
+    """``label`` stripped; ValueError when it is empty or has a comma, quote, newline or other
+    control character (the recorder writes plain CSV cells; a tab or an escape pasted into a
+    label would make a class no one can name)."""
     label = str(label).strip()
-    if not label or any(c in label for c in ',"\n\r'):
-        raise ValueError(f"label: {label!r} must be non-empty without commas, quotes or newlines")
+    if not label or any(c in label for c in ',"') or any(unicodedata.category(c) == "Cc" for c in label):
+        raise ValueError(f"label: {label!r} must be non-empty without commas, quotes, newlines, tabs "
+                         "or other control characters")
     return label
 
 
@@ -265,7 +280,8 @@ class SampleRecorder:
         """DataFormatError when the file has content but not a gesturekit header."""
         with open(self.path, "rb") as f:
             first = f.readline()
-        head = first.decode("utf-8-sig", "replace").strip().split(",")
+        # as read_samples reads it: a header re-saved as "Label, Handedness, …" is still ours
+        head = [c.strip().lower() for c in first.decode("utf-8-sig", "replace").split(",")]
         if first and head[:2] != HEADER[:2]:
             raise DataFormatError(f"{self.path}:1: not a gesturekit sample file (header {head[:2]})")
 

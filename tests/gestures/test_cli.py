@@ -34,15 +34,29 @@ def test_train_gestures_cli_error(tmp_path, capsys):
 
 
 class FakeTracker:
-    """Stands in for gesturekit.HandTracker: ``process(frame) -> Hands``-like object."""
+    """Stands in for gesturekit.HandTracker: ``process(frame[, timestamp_ms])`` → a Hands-like
+    object, and ``stream(source)`` as HandTracker's (video mode on every frame of the source)."""
 
-    def __init__(self, kp):
-        self.kp, self.frames = kp, 0
+    def __init__(self, kp, interrupt_at=None):
+        self.kp, self.frames, self.timestamps, self.interrupt_at = kp, 0, [], interrupt_at
 
-    def process(self, frame):
+    def process(self, frame, timestamp_ms=None):
+        if self.frames == self.interrupt_at:
+            raise KeyboardInterrupt
         self.frames += 1
+        self.timestamps.append(timestamp_ms)
         hand = types.SimpleNamespace(keypoints=self.kp + self.frames, handedness="right")
         return types.SimpleNamespace(hands=[hand, hand], image_size=(64, 48))
+
+    def stream(self, source):
+        from gesturekit.sources import open_source
+
+        src = open_source(source)
+        try:
+            for frame, ts in src:
+                yield frame, self.process(frame, ts)
+        finally:
+            src.close()
 
 
 def test_record_with_injected_tracker(tmp_path, make_hand):
@@ -117,3 +131,99 @@ def test_train_refuses_rules_for_history_before_training(tmp_path, capsys):
     assert main([*args, "--rules"]) == 2
     assert "--rules: only for --kind static" in capsys.readouterr().err and not out.exists()
     assert main(args) == 0 and out.exists()
+
+
+def _args(source, out, **kw):
+    base = dict(source=str(source), label="fist", out=str(out), max_samples=100, every=1, all_hands=False)
+    return types.SimpleNamespace(**{**base, **kw})
+
+
+def _clip(path, n=10, size=(64, 48)):
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, size)
+    for i in range(n):
+        w.write(np.full((size[1], size[0], 3), 10 + 20 * i, np.uint8))
+    w.release()
+    return path
+
+
+def test_record_follows_a_video_as_a_stream(tmp_path, make_hand, capsys):
+    # each video frame was read on its own in static mode (no timestamp: detector on every
+    # frame, no track), and --every skipped frames before the tracker, so nothing was followed
+    clip = _clip(tmp_path / "clip.avi", n=10)
+    tracker = FakeTracker(make_hand("fist"))
+    assert _record(_args(clip, tmp_path / "rec.csv", every=3), tracker=tracker) == 0
+    assert tracker.frames == 10                                  # every frame tracked ...
+    ts = tracker.timestamps
+    assert None not in ts and np.allclose(np.diff(ts), 1000 / 30)   # ... in video mode
+    s = read_samples(tmp_path / "rec.csv")                       # ... the hands of 0, 3, 6, 9 kept
+    np.testing.assert_allclose(s.keypoints[:, 0] - make_hand("fist")[0], [[k, k] for k in (1, 4, 7, 10)],
+                               atol=0.01)
+    assert "from 10 frame(s) (one in 3 recorded)" in capsys.readouterr().out
+
+
+def test_record_reads_an_image_folder_through_sources(tmp_path, make_hand, capsys):
+    # its own folder reader knew fewer image types (.tif refused: "no images") than open_source
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i}.tif"), np.zeros((48, 64, 3), np.uint8))
+    (folder / "1b.png").write_bytes(b"not an image")
+    tracker = FakeTracker(make_hand("fist"))
+    assert _record(_args(folder, tmp_path / "rec.csv"), tracker=tracker) == 0
+    assert tracker.timestamps == [None] * 3 and len(read_samples(tmp_path / "rec.csv")) == 3   # static mode
+    assert "1b.png: cannot decode image, skipped" in capsys.readouterr().err
+
+
+def test_record_names_a_missing_or_unusable_source(tmp_path, capsys):
+    out = tmp_path / "rec.csv"
+    (tmp_path / "notes.txt").write_text("not a video")
+    (tmp_path / "empty").mkdir()
+    for source, msg in ((tmp_path / "nope.mp4", "nope.mp4: no such file or folder"),
+                        (tmp_path / "notes.txt", "notes.txt: cannot open"),
+                        (tmp_path / "empty", "empty: no images")):
+        assert main(["record", "--source", str(source), "--label", "fist", "--out", str(out)]) == 2
+        assert msg in capsys.readouterr().err
+    assert not out.exists()   # the source is checked before the recording file is made
+
+
+def test_ctrl_c_while_recording_keeps_the_rows_and_says_so(tmp_path, make_hand, capsys):
+    # Ctrl+C ended with a traceback and no summary (the rows were kept, but nothing said how many)
+    clip = _clip(tmp_path / "clip.avi", n=10)
+    tracker = FakeTracker(make_hand("fist"), interrupt_at=4)
+    try:
+        rc = _record(_args(clip, tmp_path / "rec.csv"), tracker=tracker)
+    except KeyboardInterrupt:   # caught here, or it would stop the whole test session
+        pytest.fail("Ctrl+C escaped `record` with a traceback")
+    assert rc == 130
+    assert "stopped by Ctrl+C; recorded 4 sample(s)" in capsys.readouterr().out
+    assert len(read_samples(tmp_path / "rec.csv")) == 4
+    assert (tmp_path / "rec.csv").read_bytes().endswith(b"\n")
+
+
+def test_a_camera_lost_mid_recording_keeps_the_rows(tmp_path, make_hand, monkeypatch, capsys):
+    from gesturekit import sources
+
+    def unplugged():
+        for _ in range(3):
+            yield np.zeros((48, 64, 3), np.uint8)
+        raise sources.SourceError("camera 0: stopped delivering frames after 3")
+
+    monkeypatch.setattr(sources, "open_source",
+                        lambda s, **kw: s if isinstance(s, sources.FrameSource) else sources.ArraySource(unplugged()))
+    tracker = FakeTracker(make_hand("fist"))
+    with pytest.raises(sources.SourceError, match="stopped delivering"):
+        _record(_args("0", tmp_path / "rec.csv"), tracker=tracker)
+    assert "stopped by an error; recorded 3 sample(s) of 'fist' from 3 frame(s)" in capsys.readouterr().out
+    assert len(read_samples(tmp_path / "rec.csv")) == 3
+
+
+def test_record_follows_a_real_clip(shared_data, tmp_path):
+    # the real tracker on a real clip: followed from its keypoints, so the detector does not
+    # run on every frame, and the hand (in every frame of this clip) is recorded on each
+    from gesturekit import HandTracker
+
+    with HandTracker() as tracker:
+        args = _args(shared_data / "videos" / "ali_hand.mp4", tmp_path / "rec.csv", max_samples=20)
+        assert _record(args, tracker=tracker) == 0
+        assert tracker.stats["frames"] == 20 and tracker.stats["detector_runs"] < 10
+    assert len(read_samples(tmp_path / "rec.csv")) == 20

@@ -176,3 +176,54 @@ def test_joined_recordings_read_as_one(tmp_path, make_hand):
         parts.append((tmp_path / f"{label}.csv").read_text())
     (tmp_path / "all.csv").write_text("".join(parts))
     assert read_samples(tmp_path / "all.csv").labels.tolist() == ["fist", "open_palm"]
+
+
+def test_an_interrupted_write_inside_a_character_keeps_earlier_rows(tmp_path, make_hand, caplog):
+    # a crash inside a multi-byte character of a label (größe, 👋) failed the whole read with a
+    # UnicodeDecodeError naming neither file nor line, instead of skipping the incomplete last line
+    path = tmp_path / "s.csv"
+    with SampleRecorder(path) as rec:
+        rec.add("größe", make_hand("fist"))
+        rec.add("wave 👋", make_hand("point"), "left")
+    full = path.read_bytes()
+    path.write_bytes(full + "wave 👋,left,1".encode()[:6])   # cut inside the emoji
+    assert read_samples(path).labels.tolist() == ["größe", "wave 👋"]
+    assert "s.csv:4: skipping an incomplete last line" in caplog.text
+    with SampleRecorder(path) as rec:                         # resuming cuts the broken tail
+        rec.add("größe", make_hand("fist"))
+    assert read_samples(path).labels.tolist() == ["größe", "wave 👋", "größe"]
+
+
+def test_a_file_not_in_utf8_names_its_line(tmp_path, make_hand):
+    # a CSV saved by a spreadsheet in Windows-1252: UnicodeDecodeError without file or line
+    path = tmp_path / "s.csv"
+    with SampleRecorder(path) as rec:
+        rec.add("fist", make_hand("fist"))
+    row = ",".join(f"{v:.2f}" for v in make_hand("fist").reshape(-1))
+    path.write_bytes(path.read_bytes() + "grüße,,".encode("cp1252") + row.encode() + b"\n")
+    with pytest.raises(DataFormatError, match=r"s\.csv:3: not UTF-8 text"):
+        read_samples(path)
+
+
+def test_recorder_refuses_control_characters_in_labels(tmp_path, make_hand):
+    # a tab or an escape pasted into --label made a class that no one could name or print
+    with SampleRecorder(tmp_path / "s.csv") as rec:
+        for label in ("a\tb", "wave\x1b[31m", "nul\x00"):
+            with pytest.raises(ValueError, match="control characters"):
+                rec.add(label, make_hand("fist"))
+        rec.add("Daumen hoch 👍", make_hand("thumbs_up"))      # any printable text is a label
+    assert read_samples(tmp_path / "s.csv").labels.tolist() == ["Daumen hoch 👍"]
+
+
+def test_recorder_appends_to_any_header_the_reader_accepts(tmp_path, make_hand):
+    # "Label, Handedness, …" (re-saved by a spreadsheet) was read fine but refused for appending
+    path = tmp_path / "s.csv"
+    with SampleRecorder(path) as rec:
+        rec.add("fist", make_hand("fist"))
+    lines = path.read_text().splitlines()
+    lines[0] = ", ".join(c.capitalize() for c in lines[0].split(","))
+    path.write_text("\r\n".join(lines) + "\r\n")
+    assert read_samples(path).labels.tolist() == ["fist"]
+    with SampleRecorder(path) as rec:
+        rec.add("point", make_hand("point"))
+    assert read_samples(path).labels.tolist() == ["fist", "point"]
