@@ -25,14 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gesturekit.qt.app import (
-    AppError,
-    exec_app,
-    open_stream,
-    parse_app_args,
-    prepare_display,
-    save_screenshot,
-)
+from gesturekit.qt.app import AppError, open_stream, parse_app_args, prepare_display, run_window
 
 STOP_WAIT_MS = 2000   # how long closing waits for the tracker thread (a stuck camera read) before exiting
 
@@ -275,7 +268,6 @@ def main(argv=None, tracker=None, source=None) -> int:
     if rc := prepare_display(args, "gesture_viewer"):
         return rc
     try:
-        from PyQt6.QtCore import QTimer
         from PyQt6.QtWidgets import QApplication
     except ImportError as e:
         print(f"gesture_viewer: {e}", file=sys.stderr)
@@ -297,43 +289,26 @@ def main(argv=None, tracker=None, source=None) -> int:
     try:
         app = QApplication.instance() or QApplication(sys.argv[:1])
         win, worker = build_window(tracker, source, args)
-        errors = []
-
-        def failed(msg):
-            errors.append(msg)
-            print(f"gesture_viewer: {msg}", file=sys.stderr)
-            win.train_status.setText(f"stream failed: {msg}")
 
         def done(n):
-            if not (args.screenshot or args.frames):
-                return
-            if args.train:
-                win.trainer.finished_with.connect(lambda r: QTimer.singleShot(50, finish))
+            if args.train and (args.screenshot or args.frames):
                 win.train()
-            else:
-                QTimer.singleShot(200, finish)   # let queued events reach the log
+                return win.trainer.finished_with   # the window closes once trained
+            return None
 
-        def finish():
-            app.processEvents()
-            if args.train and isinstance(win.train_result, Exception):
-                errors.append(f"training failed: {win.train_result}")
-            if args.screenshot and (err := save_screenshot(win, args.screenshot, worker.frames)):
-                errors.append(err)
-            win.close()
-            app.quit()
-
-        worker.failed.connect(failed)
-        worker.done.connect(done)
-        win.show()
-        worker.start()
-        rc = exec_app(app, "gesture_viewer", on_error=errors.append)
+        rc = run_window(app, win, worker, "gesture_viewer", frames=args.frames, screenshot=args.screenshot,
+                        on_failed=lambda msg: win.train_status.setText(f"stream failed: {msg}"), on_done=done)
         busy = not worker.stop(STOP_WAIT_MS)   # a worker stuck in a camera read ends on its own
         win.trainer.wait(10000)
-        if win.train_result is not None and not isinstance(win.train_result, Exception):
-            r = win.train_result
+        r = win.train_result
+        if isinstance(r, Exception):
+            if args.train:   # else it was shown in the window
+                print(f"gesture_viewer: training failed: {r}", file=sys.stderr)
+                rc = rc or 1
+        elif r is not None:
             print(f"trained {r['classes']}: held-out accuracy {r['accuracy']:.3f} "
                   f"({r['val_rows']} samples) -> {r['model']}")
-        return rc or (1 if errors else 0)
+        return rc
     finally:
         recorder = getattr(locals().get("win"), "recorder", None)
         if recorder is not None:

@@ -22,14 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from gesturekit.qt.app import (
-    AppError,
-    exec_app,
-    open_stream,
-    parse_app_args,
-    prepare_display,
-    save_screenshot,
-)
+from gesturekit.qt.app import AppError, open_stream, parse_app_args, prepare_display, run_window
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE / "controls.toml"
@@ -184,7 +177,6 @@ def main(argv=None, tracker=None, source=None) -> int:
     if rc := prepare_display(args, "virtual_mouse"):
         return rc
     try:
-        from PyQt6.QtCore import QTimer
         from PyQt6.QtWidgets import QApplication, QMessageBox
 
         from gesturekit.control import (
@@ -221,33 +213,13 @@ def main(argv=None, tracker=None, source=None) -> int:
 
         app = QApplication.instance() or QApplication(sys.argv[:1])
         win, worker = build_window(controller, tracker, source, args.frames)
-        errors = []
 
         def failed(msg):
-            errors.append(msg)
-            print(f"virtual_mouse: {msg}", file=sys.stderr)
             if not args.screenshot:
                 QMessageBox.critical(win, "virtual mouse", msg)
 
-        def done(n):
-            controller.release_all()
-            if args.screenshot or args.frames:
-                QTimer.singleShot(50, finish)
-
-        def finish():
-            if args.screenshot:
-                app.processEvents()
-                if err := save_screenshot(win, args.screenshot, worker.frames):
-                    errors.append(err)
-            win.close()
-            app.quit()
-
-        worker.failed.connect(failed)
-        worker.done.connect(done)
-        win.show()
-        worker.start()
-        rc = exec_app(app, "virtual_mouse", on_error=errors.append)
-        return rc or (1 if errors else 0)
+        return run_window(app, win, worker, "virtual_mouse", frames=args.frames, screenshot=args.screenshot,
+                          on_failed=failed, on_done=lambda n: controller.release_all())
     finally:
         # Release first: the worker may be stuck in a camera read for seconds.
         controller.close()

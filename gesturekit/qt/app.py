@@ -1,4 +1,4 @@
-"""What every gesturekit Qt app needs before and after its window: arguments, display, stream, screenshot.
+"""What every gesturekit Qt app needs around its window: arguments, display, stream, run loop, screenshot.
 
 ::
 
@@ -7,7 +7,9 @@
     if (rc := prepare_display(args, "my_app")):   # 2 with no display, else 0
         return rc
     source, tracker, own = open_stream(args.source, tracker, source)   # AppError on failure
-    rc = exec_app(app, "my_app", on_error=errors.append)   # instead of app.exec()
+    win, worker = build_my_window(tracker, source)   # a TrackerWorker wired to the window
+    rc = run_window(app, win, worker, "my_app", frames=args.frames, screenshot=args.screenshot)
+    busy = not worker.stop(2000)                     # close the tracker only when not busy
 """
 
 from __future__ import annotations
@@ -52,9 +54,11 @@ def have_display() -> bool:
 
 
 def prepare_display(args: argparse.Namespace, prog: str) -> int:
-    """Render offscreen for ``--screenshot`` without a display; 2 (after saying why) when no
-    window can open, else 0. Call before the QApplication exists."""
-    if args.screenshot and not have_display():
+    """Render ``--screenshot`` offscreen (unless ``QT_QPA_PLATFORM`` names a platform); 2 (after
+    saying why) when no window can open, else 0. Call before the QApplication exists."""
+    if args.screenshot and not os.environ.get("QT_QPA_PLATFORM"):
+        # as --help says: a screenshot run shows no window, and needs no working desktop platform
+        # plugin (xcb aborts the process where libxcb-cursor0 is missing)
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     if not have_display():
         print(f"{prog}: no display (DISPLAY/WAYLAND_DISPLAY unset); use --screenshot PATH "
@@ -73,6 +77,9 @@ def open_stream(source_arg: str, tracker=None, source=None, max_hands: int = 2):
 
         try:
             source = open_source(source_arg)
+            if hasattr(source, "open"):
+                # a camera, file or URL that cannot be read is named now, not after the window opened
+                source.open()
         except (SourceError, OSError, ValueError) as e:
             raise AppError(f"cannot open source {source_arg!r}: {e}") from None
     if tracker is not None:
@@ -142,4 +149,55 @@ def save_screenshot(window, path: str | Path, frames: int) -> str | None:
     return None
 
 
-__all__ = ["AppError", "exec_app", "have_display", "open_stream", "parse_app_args", "prepare_display", "save_screenshot"]
+FINISH_DELAY_MS = 200   # a batch run's end waits this long, so queued events reach the window first
+
+
+def run_window(app, win, worker, prog: str, *, frames: int | None = None, screenshot: str | Path | None = None,
+               on_failed: Callable[[str], None] | None = None, on_done: Callable[[int], object] | None = None) -> int:
+    """Show ``win``, start ``worker`` (a :class:`~gesturekit.qt.TrackerWorker`) and run the event loop
+    (:func:`exec_app`) until the window closes. Returns the exit code: 1 after an error (the
+    stream's, a slot's, the screenshot's), 130 after Ctrl+C, else 0.
+
+    A stream error is printed and passed to ``on_failed`` (to show it in the window).
+    ``on_done(n)`` runs when the stream ends. A batch run (``frames`` or ``screenshot`` given)
+    then saves the window to ``screenshot`` and closes it: at once, or, when ``on_done``
+    returns a signal (a training thread's), once that fires. The worker is left to the caller
+    to stop, after whatever must not wait for it (a held mouse button's release).
+    """
+    from PyQt6.QtCore import QTimer
+
+    errors: list[str] = []
+    batch = bool(frames or screenshot)
+
+    def failed(msg: str) -> None:
+        errors.append(msg)
+        print(f"{prog}: {msg}", file=sys.stderr)
+        if on_failed is not None:
+            on_failed(msg)
+
+    def done(n: int) -> None:
+        then = on_done(n) if on_done is not None else None
+        if not batch:
+            return
+        if then is None:
+            QTimer.singleShot(FINISH_DELAY_MS, finish)
+        else:
+            then.connect(lambda *_: QTimer.singleShot(FINISH_DELAY_MS, finish))
+
+    def finish() -> None:
+        app.processEvents()
+        if screenshot and (err := save_screenshot(win, screenshot, worker.frames)):
+            errors.append(err)
+        win.close()
+        app.quit()
+
+    worker.failed.connect(failed)
+    worker.done.connect(done)
+    win.show()
+    worker.start()
+    rc = exec_app(app, prog, on_error=errors.append)
+    return rc or (1 if errors else 0)
+
+
+__all__ = ["AppError", "exec_app", "have_display", "open_stream", "parse_app_args", "prepare_display",
+           "run_window", "save_screenshot"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 
@@ -10,7 +11,7 @@ from ..errors import missing_extra
 from ..images import as_bgr_uint8
 
 try:
-    from PyQt6.QtCore import QObject, Qt, QThread, pyqtSignal, pyqtSlot
+    from PyQt6.QtCore import QObject, Qt, QThread, QTimer, pyqtSignal, pyqtSlot
 except ImportError as e:  # the qt extra is optional
     raise missing_extra("qt", "PyQt6") from e
 
@@ -71,6 +72,16 @@ class EventBridge(QObject):
 _LIVE: set = set()   # started workers not yet ended: Qt aborts if a running QThread is destroyed
 
 
+def _let_go(worker: TrackerWorker) -> None:
+    """Drop a worker that has ended (unless started again since) from :data:`_LIVE`."""
+    try:
+        running = worker._runs_ended != worker._runs or worker.isRunning()
+    except RuntimeError:   # deleted with its parent meanwhile: nothing runs any more
+        running = False
+    if not running:
+        _LIVE.discard(worker)
+
+
 class TrackerWorker(QThread):
     """Runs ``tracker.stream(source)`` on its own thread and hands results to the GUI.
 
@@ -84,7 +95,8 @@ class TrackerWorker(QThread):
     :attr:`done` fires when the stream ends or :meth:`stop` is called.
 
     Create it on the GUI thread. A started worker is kept alive until it ends,
-    and one whose ``parent`` is destroyed is stopped, not destroyed while running.
+    and one whose ``parent`` is destroyed is stopped, not destroyed while running (it sends no
+    more frames; :attr:`done` and :attr:`failed` still reach their slots).
     """
 
     frame_ready = pyqtSignal(object, object, object)
@@ -100,6 +112,7 @@ class TrackerWorker(QThread):
         self.frames = 0
         self._stop = False
         self._pending = False
+        self._detached = False   # its parent was destroyed while it ran: no more frames
         self._lock = threading.Lock()
         self._runs = self._runs_ended = 0
         # Through our own (GUI) thread, so the frame counts as taken once its slots have run.
@@ -138,7 +151,8 @@ class TrackerWorker(QThread):
     @pyqtSlot(object, object, object)
     def _deliver(self, frame, hands, stats) -> None:
         try:
-            self.frame_ready.emit(frame, hands, stats)
+            if not self._detached:
+                self.frame_ready.emit(frame, hands, stats)
         finally:
             self.taken()
 
@@ -148,7 +162,11 @@ class TrackerWorker(QThread):
         # (dropping it in stop() instead segfaulted a later test running its queued `done`).
         if self._runs_ended == self._runs:   # not started again (a looped video) meanwhile
             self.wait()   # `finished` comes just before the thread really ends
-            _LIVE.discard(self)
+            # Let go from the event loop, not here: the last reference dropped in this slot deleted
+            # the worker inside its own slot, and Qt threw away the slots still queued for it (a
+            # subclass's own `finished` slot). A partial, not a bound method: its proxy, not the
+            # worker, is the receiver that runs it.
+            QTimer.singleShot(0, functools.partial(_let_go, self))
 
     def _orphaned(self, *_) -> None:
         # The parent deletes its children next: a running QThread must not be one of them.
@@ -158,9 +176,10 @@ class TrackerWorker(QThread):
             _LIVE.discard(self)
         else:
             self.setParent(None)
-            for sig in (self.frame_ready, self.failed, self.done):   # their slots may be the parent's
-                with contextlib.suppress(TypeError):   # TypeError: nothing was connected
-                    sig.disconnect()
+            # The frames were for the parent's view, which is gone; the connections stay: Qt drops
+            # those to the parent's objects itself, and the others (a `done` that releases the
+            # mouse) are the user's.
+            self._detached = True
 
     def run(self) -> None:
         this_run, times = self._runs, []

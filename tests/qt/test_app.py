@@ -63,3 +63,44 @@ def test_an_injected_tracker_is_not_ours_to_close():
     tracker = object()
     source, got, own = app.open_stream("ignored", tracker=tracker, source=[np.zeros((4, 4, 3), np.uint8)])
     assert got is tracker and own is False
+
+
+def test_a_screenshot_renders_offscreen_even_with_a_display(monkeypatch):
+    # --help says "offscreen"; with DISPLAY set the window opened on the desktop, and where the
+    # xcb plugin cannot load (no libxcb-cursor0) Qt aborted the process before the first frame
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    assert app.prepare_display(argparse.Namespace(screenshot="shot.png"), "demo") == 0
+    assert app.os.environ["QT_QPA_PLATFORM"] == "offscreen"
+    monkeypatch.setenv("QT_QPA_PLATFORM", "minimal")     # a platform the user chose stays
+    assert app.prepare_display(argparse.Namespace(screenshot="shot.png"), "demo") == 0
+    assert app.os.environ["QT_QPA_PLATFORM"] == "minimal"
+
+
+def test_a_video_that_cannot_be_read_is_named_before_the_window_opens(tmp_path):
+    # It opened lazily: the window came up, then showed "no video" and an error box
+    bad = tmp_path / "clip.mp4"
+    bad.write_text("not a video")
+    with pytest.raises(app.AppError, match="clip.mp4"):
+        app.open_stream(str(bad), tracker=object())
+
+
+def test_run_window_reports_a_failed_stream_and_closes_a_batch_run(qapp, tmp_path, capsys):
+    from PyQt6.QtWidgets import QWidget
+
+    from gesturekit.qt import TrackerWorker
+
+    class Broken:
+        def stream(self, source):
+            yield np.zeros((8, 8, 3), np.uint8), []
+            raise OSError("camera unplugged")
+
+    win, shown, ended = QWidget(), [], []
+    worker = TrackerWorker(Broken(), "cam")
+    shot = tmp_path / "shot.png"
+    rc = app.run_window(qapp, win, worker, "demo", screenshot=shot, on_failed=shown.append,
+                        on_done=ended.append)
+    assert rc == 1 and shown == ["OSError: camera unplugged"] and ended == [1]
+    assert "demo: OSError: camera unplugged" in capsys.readouterr().err
+    assert shot.exists() and not win.isVisible()
+    assert worker.stop(2000)

@@ -256,3 +256,16 @@ def test_gesture_viewer_refuses_zero_epochs_up_front(capsys):
     with pytest.raises(SystemExit):
         gv.parse_args(["--epochs", "0"])
     assert "--epochs must be >= 1" in capsys.readouterr().err
+
+
+def test_gesture_viewer_says_why_a_batch_training_failed(qapp, tmp_path, capsys):
+    # one label recorded: the training fails; the run exited 1 without a word on why
+    from qt_fakes import ScriptedTracker
+
+    gv = load("gesture_viewer")
+    tracker = ScriptedTracker(12)
+    rc = gv.main(["--frames", "12", "--samples", str(tmp_path / "s.csv"), "--record", "flat", "--train",
+                  "--epochs", "5"], tracker=tracker, source="scripted")
+    tracker.close()
+    assert rc == 1
+    assert "gesture_viewer: training failed:" in capsys.readouterr().err

@@ -318,3 +318,96 @@ print("ended", len(ended))
 """
     r = run_qt_script(code)
     assert r.returncode == 0 and "ended 2" in r.stdout, r.stderr
+
+
+def test_a_worker_nobody_holds_runs_the_slots_queued_for_it_before_it_goes(qapp, wait):
+    # Dropped from the live set inside its own `finished` slot, the worker was deleted there (Qt's
+    # rule: deleteLater, never delete, an object whose slot runs), and Qt threw away the slots
+    # still queued for it: a subclass's own `finished` slot never ran.
+    from PyQt6.QtCore import pyqtSlot
+
+    from gesturekit.qt import TrackerWorker
+
+    seen, gone = [], []
+
+    class Logged(TrackerWorker):
+        def __init__(self, *a):
+            super().__init__(*a)
+            self.finished.connect(self.log_end)
+
+        @pyqtSlot()
+        def log_end(self):
+            seen.append(self.frames)
+
+    worker = Logged(_Stream([np.zeros((8, 8, 3), np.uint8)] * 3), "scripted")
+    worker.destroyed.connect(lambda *_: gone.append(True))
+    worker.start()
+    del worker
+    assert wait(lambda: gone, 5.0), "the worker is referenced for ever"
+    assert seen == [3]
+
+
+def test_a_worker_orphaned_while_running_keeps_the_users_connections(qapp, wait):
+    # Its parent gone, the worker disconnected every slot of its signals: a `done` that releases
+    # the mouse button, connected by the user to an object that lives on, never ran.
+    from PyQt6 import sip
+    from PyQt6.QtCore import QObject
+
+    from gesturekit.qt import TrackerWorker
+
+    class View(QObject):
+        calls = []
+
+        def on_frame(self, *a):
+            self.calls.append("frame")
+
+        def on_done(self, n):
+            self.calls.append("done")
+
+    parent, done, frames_after = View(), [], []
+    worker = TrackerWorker(_Stream([np.zeros((8, 8, 3), np.uint8)] * 200, delay=0.01), "scripted",
+                           parent=parent)
+    worker.frame_ready.connect(parent.on_frame)
+    worker.done.connect(parent.on_done)
+    worker.done.connect(done.append)
+    worker.start()
+    assert wait(lambda: View.calls, 3.0)
+    sip.delete(parent)                  # a window closed with WA_DeleteOnClose
+    View.calls.clear()
+    worker.frame_ready.connect(lambda *a: frames_after.append(True))   # the view is gone: no frames
+    assert wait(lambda: done, 5.0), "the user's `done` slot was disconnected"
+    assert worker.wait(2000)
+    assert View.calls == [] and frames_after == []
+
+
+def test_a_worker_deleted_with_its_parent_just_after_it_ended():
+    # Its release, queued when it ended, then found a deleted worker: a RuntimeError in a Qt
+    # callback, which aborts a PyQt6 app inside exec().
+    code = """
+import time
+import numpy as np
+from PyQt6 import sip
+from PyQt6.QtCore import QObject
+from PyQt6.QtWidgets import QApplication
+from gesturekit.qt import TrackerWorker, bridge
+from gesturekit.types import Hands
+
+class Three:
+    def stream(self, source):
+        for i in range(3):
+            yield np.zeros((8, 8, 3), np.uint8), Hands([], (8, 8), timestamp_ms=float(i))
+
+app = QApplication([])
+parent = QObject()
+w = TrackerWorker(Three(), None, parent=parent)
+w.finished.connect(lambda: sip.delete(parent))   # runs just after the worker's own `finished` slot
+w.start()
+del w
+end = time.monotonic() + 1
+while time.monotonic() < end:
+    app.processEvents()
+    time.sleep(0.01)
+print("live", len(bridge._LIVE))
+"""
+    r = run_qt_script(code)
+    assert r.returncode == 0 and "live 0" in r.stdout and "Error" not in r.stderr, r.stdout + r.stderr
