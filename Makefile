@@ -1,24 +1,33 @@
 # The two set-up commands of the README live here.
-#   make demo  — install gesturekit and run the main job (track a clip, write an annotated video)
+#   make demo  — install gesturekit (core: no torch) and run the main job (track a clip, write an annotated video)
 #   make test  — install everything the tests need (apt + pip) and run the test suite
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CLIP ?= ../shared/data/videos/huytung_2hand.mp4
+# torch from PyTorch's CPU index: PyPI's Linux torch pulls several GB of CUDA libraries.
+# With an NVIDIA GPU: make install TORCH_INDEX=https://pypi.org/simple (PyPI's CUDA build) or a CUDA index of pytorch.org
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# the core install (numpy, OpenCV, ONNX Runtime): all the demo and `gesturekit track/predict` need
+core: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+# --no-deps: only torch itself from TORCH_INDEX; its own dependencies come with the extras below
 install: $(BIN)/python
-	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/python -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null \
+		|| $(BIN)/pip install -q --no-deps torch==2.13.0 --index-url $(TORCH_INDEX)
 	$(BIN)/pip install -q -e ".[train,qt,control,dev]"
 
 apt:
 	@if ! command -v Xvfb >/dev/null || ! command -v xdotool >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xdotool libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 >/dev/null; fi
 
-demo: install
+demo: core
 	mkdir -p runs
 	$(BIN)/gesturekit track $(CLIP) --out runs/annotated.mp4 --json runs/frames.json
 
@@ -36,4 +45,4 @@ test-tf:
 	$(TF_VENV)/bin/pip install -q -e ".[tf]" pytest
 	$(TF_VENV)/bin/python -m pytest -q tests/test_detector.py -k tf
 
-.PHONY: install apt lint demo test test-tf
+.PHONY: core install apt lint demo test test-tf

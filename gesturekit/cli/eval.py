@@ -29,12 +29,15 @@ def print_metrics(metrics: dict, as_json: bool) -> None:
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("eval", help="score a model and print JSON")
+    p = sub.add_parser("eval", help="score a model on labelled data (aligned lines, or JSON with --json)")
     what = p.add_subparsers(dest="what", required=True)
     k = what.add_parser("keypoints", help="score a keypoint model on a YOLO-pose, COCO or CSV folder")
-    k.add_argument("--data", required=True)
-    k.add_argument("--model", help="model file (default: the shipped models/keypoints.onnx)")
-    k.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
+    k.add_argument("--data", required=True,
+                   help="labelled hands: a YOLO-pose folder, a COCO keypoint .json or a points CSV/JSON")
+    k.add_argument("--model", help="model file (default: the shipped models/keypoints.onnx; keypoints.pt "
+                                   "with --backend torch)")
+    k.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"],
+                   help="auto: from the model file's suffix (default: auto)")
     k.add_argument("--limit", type=int, help="score a seeded subset of this many images")
     k.add_argument("--seed", type=int, default=0)
     k.add_argument("--flip-test", action="store_true", help="also read mirrored crops and average")
@@ -47,10 +50,13 @@ def add_commands(sub) -> None:
 
 def _eval_keypoints(args: argparse.Namespace) -> int:
     from ..errors import LayoutMismatchError
+    from ..runtime import default_model
     from ..train.keypoint_eval import evaluate_keypoint_model
 
+    # the shipped model the backend reads: keypoints.pt for --backend torch, which cannot read an .onnx
+    model = args.model or default_model("keypoints.onnx", args.backend)
     try:
-        m = evaluate_keypoint_model(args.data, args.model, args.backend, args.limit, args.seed,
+        m = evaluate_keypoint_model(args.data, model, args.backend, args.limit, args.seed,
                                     flip_test=args.flip_test)
     except LayoutMismatchError as e:
         if args.model is None:  # the shipped 21-point model on points of another layout

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+# paths relative to the repository root, where this is run, like every other default here (a path
+# found from this file pointed into site-packages once gesturekit was pip-installed)
+DATA = Path("..") / "shared" / "data"
 SIDES_DIR = Path("runs") / "hands26k_sides"  # where bench/mediapipe_handedness.py writes hands26k's sides
 
 
@@ -13,9 +15,14 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     """The training options, shared with ``python -m gesturekit.train.handedness``."""
     ap.add_argument("--csv", type=Path, nargs="+",
                     default=[DATA / "hagrid12" / "keypoints_mediapipe.csv", DATA / "sign-digits" / "keypoints_mediapipe.csv",
-                             SIDES_DIR / "train.csv"], help="keypoints_mediapipe.csv-style files with a handedness column")
-    ap.add_argument("--val", type=Path, nargs="*", default=[SIDES_DIR / "val.csv"], help="scored, never trained on")
-    ap.add_argument("--out", type=Path, default=Path("models") / "handedness", help="writes OUT.pt and OUT.onnx")
+                             SIDES_DIR / "train.csv"],
+                    help="keypoints_mediapipe.csv-style files with a handedness column (default: hagrid12's and "
+                         f"sign-digits' keypoints_mediapipe.csv under {DATA}, and {SIDES_DIR / 'train.csv'})")
+    ap.add_argument("--val", type=Path, nargs="*", default=[SIDES_DIR / "val.csv"],
+                    help=f"scored, never trained on (default: {SIDES_DIR / 'val.csv'})")
+    # not models/handedness: a trial run must not overwrite the shipped model (pass that to replace it)
+    ap.add_argument("--out", type=Path, default=Path("runs") / "handedness" / "handedness",
+                    help="writes OUT.pt and OUT.onnx (default: %(default)s)")
     ap.add_argument("--epochs", type=int, default=14)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--width", type=int, default=24, help="channels of the first stage (then 2×, 4×, 4×)")

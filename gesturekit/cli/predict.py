@@ -18,10 +18,13 @@ def _tracker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detector", help="detector model (default: models/detector.onnx)")
     p.add_argument("--keypoints", help="keypoint model (default: models/keypoints.onnx)")
     p.add_argument("--gesture-model", help="gesture MLP .npz from `gesturekit train gestures` (default: built-in)")
-    p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--threads", type=int)
-    p.add_argument("--max-hands", type=int, default=2)
+    p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"],
+                   help="auto: by the model file's suffix; the shipped models run on ONNX Runtime, or on "
+                        "their .pt twins where only torch reaches a GPU; torch needs the train extra")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="auto: a CUDA GPU when a backend can use it, else the CPU (default: auto)")
+    p.add_argument("--threads", type=int, help="CPU threads per model (default: the runtime's own choice)")
+    p.add_argument("--max-hands", type=int, default=2, help="at most this many hands per frame (default: 2)")
     p.add_argument("--min-detection-confidence", type=float, help="default: TrackerOptions")
     p.add_argument("--min-presence-confidence", type=float, help="default: TrackerOptions")
     p.add_argument("--crop-ratio", type=float, help="crop side / detector box side (default: TrackerOptions)")
@@ -53,7 +56,8 @@ def _make_tracker(args: argparse.Namespace, **extra):
 def add_commands(sub) -> None:
     p = sub.add_parser("predict", help="hands in every image of a folder (static mode) → JSON")
     p.add_argument("images", type=Path, help="image folder (searched recursively) or one image")
-    p.add_argument("--out", type=Path, default=Path("preds.json"))
+    p.add_argument("--out", type=Path, default=Path("preds.json"),
+                   help="JSON: the point names, then per image its size and hands (default: preds.json)")
     _tracker_args(p)
     p.set_defaults(func=_predict)
 
@@ -61,7 +65,8 @@ def add_commands(sub) -> None:
     t.add_argument("video", help="video file, camera index or stream URL")
     t.add_argument("--out", type=Path, help="annotated video to write (.mp4)")
     t.add_argument("--json", type=Path, help="per-frame hands as JSON")
-    t.add_argument("--limit", type=int, help="stop after this many frames")
+    t.add_argument("--limit", type=int, help="stop after this many frames (a camera: else Ctrl+C, which "
+                                             "keeps what was tracked)")
     t.add_argument("--mirror", action="store_true", help="selfie view: swap left/right")
     _tracker_args(t)
     t.set_defaults(func=_track)
@@ -138,6 +143,8 @@ def _track(args: argparse.Namespace) -> int:
                 writer.write(annotate(frame, hands, copy=False))
             if args.limit and frames >= args.limit:
                 break
+    except KeyboardInterrupt:  # Ctrl+C is how a camera run ends: keep the video, JSON and stats so far
+        print(f"gesturekit: stopped (Ctrl+C) after {frames} frame(s)", file=sys.stderr)
     finally:
         if writer is not None:
             writer.release()
@@ -199,7 +206,8 @@ def evaluate_pipeline(tracker, data: Path, limit: int | None = None, seed: int =
 
 def add_eval_subcommand(what) -> None:
     e = what.add_parser("pipeline", help="detector + keypoints from the full image on a YOLO-pose folder")
-    e.add_argument("--data", required=True, type=Path)
+    e.add_argument("--data", required=True, type=Path,
+                   help="YOLO-pose folder (images/ + labels/), e.g. ../shared/data/hands26k/val")
     e.add_argument("--limit", type=int, help="score a seeded random subset of this many images")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", action="store_true", help="print JSON only")

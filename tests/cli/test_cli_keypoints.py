@@ -55,3 +55,15 @@ def test_points_of_your_own_without_layout_or_model_say_which_flag_is_missing(tm
         in capsys.readouterr().err
     assert main(["eval", "keypoints", "--data", str(data)]) == 2
     assert "score your own model with --model" in capsys.readouterr().err
+
+
+def test_eval_keypoints_backend_torch_scores_the_shipped_pt(shared_data, tmp_path, monkeypatch, capsys):
+    """``--backend torch`` without ``--model``: the shipped .pt, not the .onnx that torch cannot read."""
+    pytest.importorskip("torch")
+    from gesturekit.train import cache
+
+    monkeypatch.setattr(cache, "default_cache_dir", lambda: tmp_path / "cache")
+    assert main(["eval", "keypoints", "--data", str(shared_data / "hands26k" / "val"), "--limit", "3",
+                 "--backend", "torch", "--json"]) == 0, capsys.readouterr().err
+    m = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert m["backend"] == "torch" and m["model"].endswith("keypoints.pt") and m["hands"] == 3

@@ -150,3 +150,28 @@ def test_an_unwritable_output_is_a_clear_error_not_a_traceback(tmp_path, fake_tr
     (tmp_path / "taken").mkdir()
     assert main(["predict", str(tmp_path / "a.png"), "--out", str(tmp_path / "taken")]) == 2
     assert "gesturekit: error:" in capsys.readouterr().err
+
+
+def test_ctrl_c_ends_a_camera_run_and_keeps_what_was_tracked(tmp_path, monkeypatch, capsys):
+    """``gesturekit track 0 --out cam.mp4 --json f.json``: Ctrl+C is the only way to stop a camera;
+    it used to end in a traceback with no JSON and no stats."""
+    def make(args, **extra):
+        tr = HandTracker(TrackerOptions(max_hands=args.max_hands, **extra), detector=_Det(), regressor=_Reg())
+        real, calls = tr.process, []
+
+        def process(frame, timestamp_ms=None):
+            calls.append(timestamp_ms)
+            if len(calls) == 4:   # the user presses Ctrl+C during the 4th frame
+                raise KeyboardInterrupt
+            return real(frame, timestamp_ms)
+
+        tr.process = process
+        return tr
+
+    monkeypatch.setattr(cli_predict, "_make_tracker", make)
+    video, js, out = _black_clip(tmp_path / "v.avi", 30.0, 9), tmp_path / "frames.json", tmp_path / "a.mp4"
+    assert main(["track", str(video), "--json", str(js), "--out", str(out)]) == 0
+    printed, err = capsys.readouterr()
+    assert json.loads(printed.strip().splitlines()[-1])["frames"] == 3 and "Ctrl+C" in err
+    assert len(json.loads(js.read_text())["frames"]) == 3
+    assert cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT) == 3
