@@ -23,9 +23,15 @@ install: $(BIN)/python
 		|| $(BIN)/pip install -q --no-deps torch==2.13.0 --index-url $(TORCH_INDEX)
 	$(BIN)/pip install -q -e ".[train,qt,control,dev]"
 
+# Xvfb and xdotool for the OS-control tests; the rest is what PyQt6's offscreen and xcb (a real
+# X display: the virtual mouse on a desktop) platform plugins load
+APT_PACKAGES := xvfb xdotool libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 \
+	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 libxcb-image0 \
+	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1
+
 apt:
-	@if ! command -v Xvfb >/dev/null || ! command -v xdotool >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xdotool libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 >/dev/null; fi
+	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; fi
 
 demo: core
 	mkdir -p runs

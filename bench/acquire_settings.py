@@ -52,6 +52,7 @@ def main() -> int:
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from gesturekit import TrackerOptions
+    from gesturekit.tracker import SHIPPED_ZOOMS
 
     defaults = TrackerOptions()
     rows = [score(a.data, a.limit, acquire_rotations=r) for r in a.rotations]
@@ -59,7 +60,7 @@ def main() -> int:
              for z in a.zooms]
     res = {"data": str(a.data), "images": a.limit,
            "defaults": {"acquire_rotations": defaults.acquire_rotations,
-                        "acquire_zooms": list(defaults.acquire_zooms)}, "rows": rows}
+                        "acquire_zooms": list(defaults.acquire_zooms or SHIPPED_ZOOMS)}, "rows": rows}
     for row in rows:
         print(json.dumps(row))
     save_json(a.json, res)

@@ -9,6 +9,7 @@ SavedModel behind the same ``detect``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,10 @@ from .images import as_bgr_uint8
 from .runtime import Runner, check_threads, default_model, require_outputs
 
 PAD_VALUE = 114  # letterbox grey, as in training
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 
 @dataclass
@@ -43,14 +48,17 @@ class DetectorOptions:
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device: {self.device!r} is not one of 'auto', 'cpu', 'cuda'")
         check_threads(self.threads)
-        if not 0.0 <= float(self.score_threshold) <= 1.0:
-            raise ValueError(f"score_threshold: must lie in [0, 1], got {self.score_threshold}")
-        if not 0.0 < float(self.nms_iou) <= 1.0:
-            raise ValueError(f"nms_iou: must lie in (0, 1], got {self.nms_iou}")
-        if not isinstance(self.max_hands, int) or self.max_hands < 1:
+        # a string or None would pass float() here (or fail there unnamed) and break the first detect
+        if not _is_number(self.score_threshold) or not 0.0 <= self.score_threshold <= 1.0:
+            raise ValueError(f"score_threshold: must be a number in [0, 1], got {self.score_threshold!r}")
+        if not _is_number(self.nms_iou) or not 0.0 < self.nms_iou <= 1.0:
+            raise ValueError(f"nms_iou: must be a number in (0, 1], got {self.nms_iou!r}")
+        if not isinstance(self.max_hands, int) or isinstance(self.max_hands, bool) or self.max_hands < 1:
             raise ValueError(f"max_hands: must be an int >= 1, got {self.max_hands!r}")
         if not isinstance(self.spin_wait, bool):
             raise ValueError(f"spin_wait: must be True or False, got {self.spin_wait!r}")
+        if self.model_path is not None and not isinstance(self.model_path, (str, os.PathLike)):
+            raise ValueError(f"model_path: must be a path or None, got {type(self.model_path).__name__}")
         self.model_path = Path(self.model_path) if self.model_path is not None else default_model(
             "detector.onnx", self.backend, self.device)
 
@@ -122,6 +130,8 @@ def decode(out: dict[str, np.ndarray], stride: int, scale: float, dx: float, dy:
 def nms(boxes: np.ndarray, scores: np.ndarray, score_threshold: float, iou: float, top_k: int = 0) -> np.ndarray:
     """Indices of the boxes (x1 y1 x2 y2) that ``cv2.dnn.NMSBoxes`` keeps, best first (``top_k`` > 0:
     only the ``top_k`` best boxes take part, as OpenCV does it)."""
+    # OpenCV takes top_k as a C int: max_hands=10**10 overflowed there; no more than all boxes can be kept
+    top_k = min(int(top_k), len(boxes))
     keep = cv2.dnn.NMSBoxes([[float(x1), float(y1), float(x2 - x1), float(y2 - y1)] for x1, y1, x2, y2 in boxes],
                             np.asarray(scores, np.float32).tolist(), score_threshold, iou, top_k=top_k)
     keep = np.array(keep, np.int64).reshape(-1)
@@ -196,12 +206,24 @@ def detect_tiles(detector, frame: np.ndarray, grid: int = 2, overlap: float = 0.
 
 def as_detections(d, offset: tuple[float, float] = (0.0, 0.0)) -> Detections:
     """Any detector's output (``boxes``, ``scores``, ``angles`` or none) as :class:`Detections`,
-    boxes moved by ``offset`` (x, y); unknown angles are NaN."""
-    boxes = np.asarray(d.boxes, np.float32).reshape(-1, 4) + np.float32([*offset, *offset])
-    scores = np.asarray(d.scores, np.float32).reshape(-1)
-    angles = getattr(d, "angles", None)
-    angles = np.full(len(scores), np.nan, np.float32) if angles is None else np.asarray(angles, np.float32).reshape(-1)
-    return Detections(boxes, scores, angles)
+    boxes moved by ``offset`` (x, y); unknown angles are NaN.
+
+    ValueError when the output is not N boxes of 4 numbers with N scores (and N angles): a
+    detector of your own that gets this wrong would otherwise fail deep inside OpenCV's NMS."""
+    try:
+        boxes = np.asarray(d.boxes, np.float32)
+        scores = np.asarray(d.scores, np.float32).reshape(-1)
+        angles = getattr(d, "angles", None)
+        angles = np.full(len(scores), np.nan, np.float32) if angles is None else np.asarray(angles, np.float32).reshape(-1)
+    except (AttributeError, TypeError, ValueError) as e:
+        raise ValueError(f"detector output: expected .boxes (N, 4), .scores (N,) and optional .angles (N,) "
+                         f"of numbers ({e})") from None
+    if boxes.size == 0 or boxes.shape == (4,):  # no box, or one box as a flat list
+        boxes = boxes.reshape(-1, 4)
+    if boxes.ndim != 2 or boxes.shape[1] != 4 or len(scores) != len(boxes) or len(angles) != len(boxes):
+        raise ValueError(f"detector output: boxes of shape {boxes.shape}, {len(scores)} scores and {len(angles)} "
+                         "angles; expected boxes (N, 4) x1 y1 x2 y2 with N scores and N angles")
+    return Detections(boxes + np.float32([*offset, *offset]), scores, angles)
 
 
 class TFSavedModelDetector:

@@ -29,8 +29,17 @@ def _color(hand: Hand, i: int, by: str) -> tuple[int, int, int]:
     return _PALETTE[key % len(_PALETTE)]
 
 
-def _hands(hands: Hands | Iterable[Hand]) -> list[Hand]:
+def _hands(hands: Hands | Iterable[Hand] | Hand) -> list[Hand]:
+    if isinstance(hands, Hand):
+        return [hands]
+    if hands is None or not hasattr(hands, "__iter__"):
+        raise TypeError(f"hands: expected Hands or a list of Hand, got {type(hands).__name__}")
     return list(hands)
+
+
+def _box_ok(h: Hand) -> bool:
+    # a box that is not numbers (a hand read from a file with gaps) has nothing to draw
+    return bool(np.isfinite(np.asarray(h.box, np.float64)).all())
 
 
 def _check(scene: np.ndarray, in_place: bool = True) -> np.ndarray:
@@ -58,6 +67,9 @@ class SkeletonAnnotator:
             kp = h.keypoints
             ok = np.isfinite(kp).all(1) & (h.confidence >= self.min_confidence)
             layout = h.layout if h.layout is not None else HAND_21
+            if layout.num_points != len(kp):  # its edges would index points the hand does not have
+                raise ValueError(f"hands[{i}]: {len(kp)} keypoints, but its layout {layout.name!r} has "
+                                 f"{layout.num_points} (build the Hand with layout=...)")
             for a, b in layout.edges:
                 if ok[a] and ok[b]:
                     cv2.line(scene, _pt(kp[a]), _pt(kp[b]), col, self.thickness, cv2.LINE_AA)
@@ -76,6 +88,8 @@ class BoxAnnotator:
     def annotate(self, scene: np.ndarray, hands: Hands | Iterable[Hand]) -> np.ndarray:
         _check(scene)
         for i, h in enumerate(_hands(hands)):
+            if not _box_ok(h):
+                continue
             x1, y1, x2, y2 = h.box
             cv2.rectangle(scene, _pt((x1, y1)), _pt((x2, y2)), _color(h, i, self.color_by), self.thickness)
         return scene
@@ -101,10 +115,11 @@ class LabelAnnotator:
         _check(scene)
         for i, h in enumerate(_hands(hands)):
             txt = self.text(h)
-            if not txt:
+            if not txt or not _box_ok(h):
                 continue
             (tw, th), base = cv2.getTextSize(txt, cv2.FONT_HERSHEY_SIMPLEX, self.scale, 1)
-            x, y = int(h.box[0]), int(h.box[1]) - 4
+            x, y = _pt(h.box)
+            y -= 4
             y = max(y, th + base)
             cv2.rectangle(scene, (x, y - th - base), (x + tw + 4, y + 2), _color(h, i, self.color_by), -1)
             cv2.putText(scene, txt, (x + 2, y - base + 1), cv2.FONT_HERSHEY_SIMPLEX, self.scale, (255, 255, 255), 1,
@@ -112,9 +127,15 @@ class LabelAnnotator:
         return scene
 
 
+# cv2 takes C ints and clips what lies outside the image itself; a point further out than this is
+# garbage (1e10 px) and is pulled in, where it would make cv2 fail on parsing
+_FAR = float(2**30)
+
+
 def _pt(p) -> tuple[int, int]:
     # cv2 wants integer pixel centres; keypoints are continuous (pixel i spans [i, i+1))
-    return int(np.floor(p[0])), int(np.floor(p[1]))
+    x, y = np.clip(np.floor(np.asarray(p[:2], np.float64)), -_FAR, _FAR)
+    return int(x), int(y)
 
 
 _DEFAULT = (BoxAnnotator(thickness=1), SkeletonAnnotator(), LabelAnnotator())

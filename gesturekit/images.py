@@ -24,7 +24,8 @@ def as_bgr_uint8(frame: object, name: str = "frame") -> np.ndarray:
     if frame.dtype != np.uint8:
         if frame.dtype == bool or not (np.issubdtype(frame.dtype, np.floating) or np.issubdtype(frame.dtype, np.integer)):
             raise ValueError(f"{name}: unsupported dtype {frame.dtype}")
-        f = frame.astype(np.float32)
+        with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf, handled below
+            f = frame.astype(np.float32)
         # the range is read from the pixels that are numbers: one inf pixel made a 0..1 frame black
         top = float(np.max(f, where=np.isfinite(f), initial=0.0))
         f = np.nan_to_num(f, nan=0.0, posinf=255.0, neginf=0.0)

@@ -90,6 +90,8 @@ class LandmarkRegressor:
         frame = as_bgr_uint8(frame)
         if isinstance(crops, Crop):
             raise TypeError("crops: expected a sequence of Crop, got one Crop (wrap it in a list)")
+        if crops is None or isinstance(crops, (str, bytes)) or not hasattr(crops, "__iter__"):
+            raise TypeError(f"crops: expected a sequence of Crop, got {type(crops).__name__}")
         crops = list(crops)  # a generator or an object array is fine too (truth test, len, twice)
         k = self.num_points
         if not crops:
@@ -97,8 +99,8 @@ class LandmarkRegressor:
         for i, c in enumerate(crops):
             if not isinstance(c, Crop):
                 raise TypeError(f"crops[{i}]: expected a gesturekit.geometry.Crop, got {type(c).__name__}")
-            if not (np.isfinite([c.cx, c.cy, c.size, c.angle]).all() and c.size > 1):
-                raise ValueError(f"crops[{i}]: not a usable crop {c}")
+            if not _usable(c):
+                raise ValueError(f"crops[{i}]: not a usable crop {c} (needs finite numbers and size > 1 px)")
         xy, conf = run_keypoint_net(self.runner, self.crops_to_batch(frame, crops), self.layout, self.flip_test)
         if xy.shape[1] != k:
             raise LayoutMismatchError(f"{self.path}: model gave {xy.shape[1]} points, layout has {k}")
@@ -106,6 +108,14 @@ class LandmarkRegressor:
         px = (xy + 1.0) * (s / 2.0)  # [-1, 1] → continuous crop pixels
         kps = np.stack([c.to_frame(p, s) for c, p in zip(crops, px)]).astype(np.float32)
         return kps, np.clip(conf, 0.0, 1.0).astype(np.float32)
+
+
+def _usable(c: Crop) -> bool:
+    """Finite numbers (a string field would reach numpy's isfinite as an object) and a side > 1 px."""
+    v = (c.cx, c.cy, c.size, c.angle)
+    if not all(np.ndim(x) == 0 and np.asarray(x).dtype.kind in "iuf" for x in v):
+        return False
+    return bool(np.isfinite(np.asarray(v, np.float64)).all() and c.size > 1)
 
 
 Predict = Callable[[np.ndarray, Sequence[Crop]], tuple[np.ndarray, np.ndarray]]

@@ -12,7 +12,10 @@ import importlib.util
 import json
 import os
 import shutil
+import threading
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,11 +87,17 @@ def default_model(name: str, backend: str = "auto", device: str = "auto") -> Pat
     return folder / name
 
 
+# more threads than this is a typo: ONNX Runtime starts every one of them (1,024 took 33 s to load
+# on a 2-core machine, 10**6 never finished)
+MAX_THREADS = 256
+
+
 def check_threads(threads: object) -> None:
-    """ValueError unless ``threads`` is None or an int >= 1 (0 and negatives reach ORT and torch
-    differently: ORT's default for one, a RuntimeError for the other)."""
-    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
-        raise ValueError(f"threads: must be None or an int >= 1, got {threads!r}")
+    """ValueError unless ``threads`` is None or an int in 1..:data:`MAX_THREADS` (0 and negatives
+    reach ORT and torch differently: ORT's default for one, a RuntimeError for the other)."""
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool)
+                                or not 1 <= threads <= MAX_THREADS):
+        raise ValueError(f"threads: must be None or an int in 1..{MAX_THREADS}, got {threads!r}")
 
 
 def _missing(path: Path) -> ModelFileError:
@@ -148,6 +157,10 @@ class Runner:
     def load(cls, path: str | Path, backend: str = "auto", device: str = "auto", threads: int | None = None,
              task: str | None = None, spin_wait: bool = True) -> Runner:
         """Load ``path``; ``backend`` auto picks from the suffix, ``task`` checks the file holds that model.
+
+        ``threads`` (None: the library's default) is this model's intra-op thread count: ONNX
+        Runtime keeps it per session; torch's is process-wide, so it is set only while this
+        model runs and the caller's count is put back after (:func:`torch_threads`).
 
         ``spin_wait`` keeps ONNX Runtime's worker threads spinning between runs: fastest for one
         model called in a loop, but where several models take turns on the same cores (the
@@ -253,6 +266,35 @@ def _has_data_pkl(path: Path) -> bool:
         return False
 
 
+_TORCH_THREADS = threading.Lock()
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the body with torch's intra-op thread count at ``threads`` (None: as it is), then put
+    the caller's count back.
+
+    ``torch.set_num_threads`` is process-wide: set once at load, a Runner asked for 1 thread (the
+    tracker's, or the handedness net's) slowed every later torch call of the user's program. Runners
+    that switch it take turns (a lock), so two of them on different threads restore in order; torch
+    code of the user's running on another thread at that moment still shares the count."""
+    if not threads:
+        yield
+        return
+    import torch
+
+    with _TORCH_THREADS:
+        before = torch.get_num_threads()
+        if before == threads:
+            yield
+            return
+        torch.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+
 def _load_torch(path: Path, device: str, threads: int | None) -> Runner:
     ckpt = load_torch_checkpoint(path)
     import torch
@@ -282,14 +324,13 @@ def _load_torch(path: Path, device: str, threads: int | None) -> Runner:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device: 'cuda' asked for but torch sees no CUDA GPU")
-    if threads:
-        torch.set_num_threads(threads)
     model.eval().to(device)
     outs = meta["outputs"]
 
     @torch.inference_mode()
     def run(batch: np.ndarray) -> dict[str, np.ndarray]:
-        res = model(torch.from_numpy(batch).to(device))
-        return {k: res[k].float().cpu().numpy() for k in outs}
+        with torch_threads(threads):
+            res = model(torch.from_numpy(batch).to(device))
+            return {k: res[k].float().cpu().numpy() for k in outs}
 
     return Runner(path, "torch", meta, run)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from .handedness import HandednessVoter, flip_side
 from .images import as_bgr_uint8
 from .landmarks import CROP_SCALE, acquire
 from .layouts import HAND_21
+from .runtime import check_threads
 from .types import Hand, Hands
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,12 @@ log = logging.getLogger(__name__)
 # outscore a hand, and the keypoint reading and the presence gate judge every candidate (on 1,000
 # hands26k val photos the third box was the labelled hand in 2 %). The detector is asked for them.
 SPARE_BOXES = 1
+
+# TrackerOptions.acquire_zooms None: the shipped model reads a hand boxed too small best on the
+# wider crop too (hands26k val: found 0.890 → 0.911, docs/tracker.md); a small model of your own
+# can be confident and wrong there (docs/layouts.md: 15.2 px mean error against 8.3 px)
+SHIPPED_ZOOMS = (1.0, 1.6)
+OWN_MODEL_ZOOMS = (1.0,)
 
 
 @dataclass
@@ -86,8 +94,10 @@ class TrackerOptions:
     crop_scale: float = CROP_SCALE          # tracking crop side / longer side of the keypoint box
     detector_crop_ratio: float = 1.27       # crop side / longer side of a detector box (measured, DETECTOR_CARD)
     # a new hand is read at each of these multiples of that crop and the most confident one kept:
-    # big hands are boxed small, and the wider crop rescues them (docs/tracker.md)
-    acquire_zooms: tuple[float, ...] = (1.0, 1.6)
+    # big hands are boxed small, and the wider crop rescues them (docs/tracker.md). None follows the
+    # keypoint model: SHIPPED_ZOOMS for the shipped one, OWN_MODEL_ZOOMS for a model of your own
+    # (HandTracker.acquire_zooms says which was taken)
+    acquire_zooms: tuple[float, ...] | None = None
     acquire_rotations: int = 4              # ... and at this many turns from the detector's angle
     frame_candidate: bool = True            # with no hand found or followed, also read the whole frame
     static_tiles: int = 2                   # static mode, still no hand: detect again on this many × this
@@ -117,8 +127,10 @@ class TrackerOptions:
             need(isinstance(v, (int, float)) and 0.0 <= v <= 1.0, name, "must be in [0, 1]")
         need(self.device in ("auto", "cpu", "cuda"), "device", "must be 'auto', 'cpu' or 'cuda'")
         need(self.backend in ("auto", "onnx", "torch"), "backend", "must be 'auto', 'onnx' or 'torch'")
-        need(self.threads is None or (isinstance(self.threads, int) and self.threads >= 1), "threads",
-             "must be None or an int >= 1")
+        check_threads(self.threads)   # the Runner's own check (bools, absurd counts), here so it fails at once
+        for name in ("detector_model", "keypoint_model", "handedness_model", "presence_model", "gesture_model"):
+            v = getattr(self, name)
+            need(v is None or isinstance(v, (str, os.PathLike)), name, "must be a path or None")
         need(self.smoothing in FILTERS, "smoothing", f"is not one of {sorted(FILTERS)}")
         for name in ("min_cutoff", "d_cutoff", "crop_scale", "detector_crop_ratio"):
             v = getattr(self, name)
@@ -134,9 +146,10 @@ class TrackerOptions:
             v = getattr(self, name)
             need(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, name, "must be a number >= 0")
         z = self.acquire_zooms
-        need(isinstance(z, (tuple, list)) and len(z) >= 1
-             and all(isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in z),
-             "acquire_zooms", "must be a non-empty sequence of numbers > 0")
+        need(z is None or (isinstance(z, (tuple, list)) and len(z) >= 1
+                           and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                                   and v > 0 for v in z)),
+             "acquire_zooms", "must be None or a non-empty sequence of numbers > 0")
         need(isinstance(self.acquire_rotations, int) and not isinstance(self.acquire_rotations, bool)
              and self.acquire_rotations >= 1, "acquire_rotations", "must be an int >= 1")
         need(self.debounce is None or isinstance(self.debounce, DebounceOptions), "debounce",
@@ -192,6 +205,9 @@ class HandTracker:
         if not callable(getattr(regressor, "predict", None)):
             raise TypeError("regressor: needs a .predict(frame, crops) -> (keypoints, confidence) method")
         self.detector, self.regressor = detector, regressor
+        #: the crop widths a new hand is read at: ``options.acquire_zooms``, or the model's (see there)
+        self.acquire_zooms: tuple[float, ...] = (tuple(float(z) for z in o.acquire_zooms)
+                                                 if o.acquire_zooms is not None else model_zooms(regressor))
         self.layout = getattr(regressor, "layout", HAND_21)
         self._is_hand21 = self.layout.num_points == 21
         self.handedness = handedness if handedness is not None else self._default_handedness()
@@ -293,16 +309,17 @@ class HandTracker:
 
         No ``timestamp_ms``: static image mode. With it: video mode (must increase).
         """
+        # a string or a bool would pass float(): refuse them, they are a mistake, not a time
+        if timestamp_ms is not None and (isinstance(timestamp_ms, (bool, np.bool_))
+                                         or not isinstance(timestamp_ms, (int, float, np.number))):
+            raise ValueError(f"timestamp_ms: {timestamp_ms!r} is not a number of milliseconds")
         frame = as_bgr_uint8(frame)
         h, w = frame.shape[:2]
         with self._lock:
-            self.stats["frames"] += 1
             if timestamp_ms is None:
+                self.stats["frames"] += 1
                 hands = self._process_static(frame)
                 return Hands(hands, (w, h), None)
-            # a string or a bool would pass float(): refuse them, they are a mistake, not a time
-            if isinstance(timestamp_ms, (bool, np.bool_)) or not isinstance(timestamp_ms, (int, float, np.number)):
-                raise ValueError(f"timestamp_ms: {timestamp_ms!r} is not a number of milliseconds")
             ts = float(timestamp_ms)
             if not math.isfinite(ts):
                 raise ValueError(f"timestamp_ms: {timestamp_ms!r} is not a finite number")
@@ -310,6 +327,7 @@ class HandTracker:
                 raise ValueError(f"timestamp_ms: {ts:g} is not after the previous frame's {self._last_ms:g}; "
                                  "timestamps must increase (call reset() to start a new video)")
             self._last_ms = ts
+            self.stats["frames"] += 1
             hands = self._process_video(frame, ts)
             result = Hands(hands, (w, h), ts)
             self._emit(result)
@@ -318,8 +336,12 @@ class HandTracker:
     def _detect(self, frame: np.ndarray, tiles: int = 1) -> list[tuple[np.ndarray, float, float]]:
         self.stats["detector_runs"] += tiles * tiles
         det = detect_tiles(self.detector, frame, tiles)
+        h, w = frame.shape[:2]
+        # the shipped detector clips its boxes to the frame; one of your own may not, and a box
+        # beyond the frame was read on padding alone (a "hand" outside the picture)
+        boxes = np.clip(det.boxes, 0, np.float32([w, h, w, h]))
         out = [(b, float(s), float(a) if math.isfinite(a) else 0.0)
-               for b, s, a in zip(det.boxes, det.scores, det.angles)
+               for b, s, a in zip(boxes, det.scores, det.angles)
                if s >= self.options.min_detection_confidence and (b[2] - b[0]) > 1 and (b[3] - b[1]) > 1]
         out.sort(key=lambda d: -d[1])
         return out
@@ -337,7 +359,7 @@ class HandTracker:
         # box is turned at its best width only: a quarter fewer crops on hand-free frames, where
         # every box is read on every frame; a photo has one chance, so there every width is turned.
         return acquire(self._regress, frame, [d[0] for d in dets], [d[2] for d in dets], o.detector_crop_ratio,
-                       zooms or o.acquire_zooms, o.acquire_rotations, int(o.static_refine), o.crop_scale,
+                       zooms or self.acquire_zooms, o.acquire_rotations, int(o.static_refine), o.crop_scale,
                        self._is_hand21, turn_every_zoom=not video)
 
     def candidates(self, frame: np.ndarray, top: int | None = None, tiles: int = 1) -> tuple[list, np.ndarray, np.ndarray]:
@@ -725,6 +747,21 @@ class HandTracker:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def model_zooms(regressor) -> tuple[float, ...]:
+    """The acquisition zooms that suit ``regressor``'s model: :data:`SHIPPED_ZOOMS` for the shipped
+    keypoint model (or a regressor that names no ``path``: a wrapper or a test double),
+    :data:`OWN_MODEL_ZOOMS` for a model file of your own."""
+    path = getattr(regressor, "path", None)
+    if path is None:
+        return SHIPPED_ZOOMS
+    from .landmarks import DEFAULT_MODEL
+    from .runtime import MODELS_DIR, default_model
+
+    shipped = {(folder / name).resolve() for folder in (MODELS_DIR, default_model(DEFAULT_MODEL, "onnx").parent)
+               for name in (DEFAULT_MODEL, Path(DEFAULT_MODEL).with_suffix(".pt").name)}
+    return SHIPPED_ZOOMS if Path(path).resolve() in shipped else OWN_MODEL_ZOOMS
 
 
 def _default_detector(o: TrackerOptions):

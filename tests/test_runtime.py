@@ -143,6 +143,28 @@ def test_a_tiny_checkpoint_loads(tmp_path):
     assert r.backend == "torch" and r(np.zeros((2, 3, 16, 16)))["p_back"].shape == (2,)
 
 
+def test_a_torch_runner_does_not_change_the_callers_thread_count(tmp_path, monkeypatch):
+    """torch.set_num_threads is process-wide: a Runner asked for 1 thread (as in
+    HandTracker(TrackerOptions(backend="torch", threads=1))) used to leave the user's own torch code on
+    1 thread. It now runs its model on 1 thread and puts the caller's count back."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    mine = before + 1                            # a count of the user's own, unlike the runner's 1
+    torch.set_num_threads(mine)
+    try:
+        r = Runner.load(_tiny_pt(tmp_path), task="handedness", threads=1)
+        assert torch.get_num_threads() == mine   # loading leaves it alone
+        seen = []
+        real = torch.set_num_threads
+        monkeypatch.setattr(torch, "set_num_threads", lambda n: (seen.append(n), real(n)))
+        r(np.zeros((1, 3, 16, 16)))
+        assert seen == [1, mine] and torch.get_num_threads() == mine   # 1 for its run, then the user's
+        Runner.load(_tiny_pt(tmp_path), task="handedness")(np.zeros((1, 3, 16, 16)))
+        assert seen == [1, mine]                 # threads None: the count is never touched
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("changes, match", [
     ({"arch": None}, "no 'arch'"),
     ({"arch": {"name": "bogus"}}, "cannot build architecture.*bogus"),

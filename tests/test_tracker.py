@@ -54,6 +54,34 @@ def test_a_wider_acquisition_crop_rescues_a_hand_boxed_too_small(zooms, found):
     assert (len(tr.process(np.zeros((200, 200, 3), np.uint8))) == 1) == found
 
 
+@pytest.mark.parametrize("model,zooms,found", [
+    (None, None, True),                             # a regressor that names no file: the shipped widths
+    ("shipped", None, True),                        # the shipped model: (1.0, 1.6)
+    ("my12.onnx", None, False),                     # a model of your own: its own width only
+    ("my12.onnx", (1.0, 1.6), True),                # ... unless the wider one is asked for
+])
+def test_the_acquisition_widths_follow_the_keypoint_model(model, zooms, found):
+    """A small custom model can be confident and wrong on the wider crop (docs/layouts.md), so
+    acquire_zooms None gives (1.0, 1.6) for the shipped model only."""
+    from gesturekit.runtime import default_model
+
+    det, reg = SmallBoxDetector(), FakeRegressor()
+    if model is not None:
+        reg.path = default_model("keypoints.onnx") if model == "shipped" else Path(model)
+    tr = HandTracker(TrackerOptions(acquire_zooms=zooms, presence_model="", frame_candidate=False),
+                     detector=det, regressor=reg)
+    assert tr.acquire_zooms == ((1.0,) if model == "my12.onnx" and zooms is None else (1.0, 1.6))
+    set_truth(det, reg, [hand_at(100, 100, size=80)])
+    assert (len(tr.process(np.zeros((200, 200, 3), np.uint8))) == 1) == found
+
+
+def test_the_shipped_regressor_keeps_the_wider_acquisition_crop():
+    from gesturekit.landmarks import LandmarkRegressor
+    from gesturekit.tracker import model_zooms
+
+    assert model_zooms(LandmarkRegressor(_keypoint_model(), threads=1)) == (1.0, 1.6)
+
+
 class BlindDetector(FakeDetector):
     """Sees nothing, as the shipped detector on a hand that fills the frame."""
 
@@ -773,3 +801,22 @@ def test_idle_video_reads_the_whole_frame_less_often_too(every):
     assert sum(reads) == (12 if every == 1 else 5)
     set_truth(det, reg, [hand_at(160, 120, size=200)])   # a hand that fills the frame: found within 3 frames
     assert any(len(tr.process(frame, 33.0 * (13 + i))) for i in range(3))
+
+
+def test_a_torch_tracker_leaves_the_users_torch_thread_count_alone():
+    """HandTracker(TrackerOptions(backend="torch", threads=1)) used to call torch.set_num_threads(1)
+    for the whole process (and its handedness net did so on a GPU machine even without threads)."""
+    torch = pytest.importorskip("torch")
+    from gesturekit.runtime import default_model
+
+    if not default_model("keypoints.pt").is_file() or not default_model("detector.pt").is_file():
+        pytest.skip("no shipped .pt models")
+    before = torch.get_num_threads()
+    torch.set_num_threads(before + 1)
+    try:
+        with HandTracker(TrackerOptions(backend="torch", threads=1, handedness_model="", presence_model="")) as tr:
+            assert tr.regressor.runner.backend == "torch"
+            tr.process(np.zeros((120, 160, 3), np.uint8))
+            assert torch.get_num_threads() == before + 1
+    finally:
+        torch.set_num_threads(before)

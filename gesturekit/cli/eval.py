@@ -50,13 +50,10 @@ def add_commands(sub) -> None:
 
 def _eval_keypoints(args: argparse.Namespace) -> int:
     from ..errors import LayoutMismatchError
-    from ..runtime import default_model
     from ..train.keypoint_eval import evaluate_keypoint_model
 
-    # the shipped model the backend reads: keypoints.pt for --backend torch, which cannot read an .onnx
-    model = args.model or default_model("keypoints.onnx", args.backend)
     try:
-        m = evaluate_keypoint_model(args.data, model, args.backend, args.limit, args.seed,
+        m = evaluate_keypoint_model(args.data, args.model, args.backend, args.limit, args.seed,
                                     flip_test=args.flip_test)
     except LayoutMismatchError as e:
         if args.model is None:  # the shipped 21-point model on points of another layout

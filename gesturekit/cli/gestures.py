@@ -60,6 +60,13 @@ def _train_gestures(args: argparse.Namespace) -> int:
         raise ValueError(f"--hidden: {args.hidden!r} is not a comma-separated list of integers") from None
     if args.rules and args.kind != "static":   # before training, not after it has written the model
         raise ValueError("--rules: only for --kind static")
+    if args.confusion:
+        import importlib.util
+
+        from ..errors import missing_extra
+
+        if importlib.util.find_spec("matplotlib") is None:   # likewise
+            raise missing_extra("train", "matplotlib")
     opt = TrainOptions(hidden=hidden, epochs=args.epochs, seed=args.seed)
     t0 = time.perf_counter()
     rep = fit_file(args.data, args.labels, kind=args.kind, frame=args.frame,

@@ -75,20 +75,16 @@ def add_commands(sub) -> None:
 def _predict(args: argparse.Namespace) -> int:
     import cv2
 
-    from ..sources import IMAGE_EXTS, SourceError
+    from ..sources import ImageFolderSource
     from ..types import rounded
 
     root = args.images
     if root.is_file():
         paths, base = [root], root.parent
-    elif root.is_dir():
-        paths = sorted((p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTS and p.is_file()),
-                       key=lambda p: p.relative_to(root).as_posix())
-        base = root
+    elif root.is_dir():   # the folder's images as every source lists them (hidden files left out)
+        paths, base = ImageFolderSource(root).paths, root
     else:
         raise FileNotFoundError(f"{root}: no such image or folder")
-    if not paths:
-        raise SourceError(f"{root}: no images ({', '.join(IMAGE_EXTS)}) found")
     tracker = _make_tracker(args)
     out, bad, t0 = [], 0, time.perf_counter()
     for p in paths:

@@ -25,7 +25,7 @@ def evaluate_keypoint_model(data: str | Path, model: str | Path | None = None, b
     Returns ``pck@0.05/0.1/0.2``, ``epe_px``, ``nme``, ``within_0.1``, ``within_0.01`` (crop coordinates
     scaled to [-1, 1]), ``images`` and ``hands``.
     """
-    runner = Runner.load(model or default_model("keypoints.onnx"), backend, threads=threads, task="keypoints")
+    runner = Runner.load(model or default_model("keypoints.onnx", backend), backend, threads=threads, task="keypoints")
     layout = KeypointLayout.from_dict(runner.meta["layout"]) if runner.meta.get("layout") else HAND_21
     samples = read_keypoints(data)
     samples = seeded_subset(samples, limit, seed)

@@ -57,6 +57,18 @@ def test_predict_writes_json_for_every_image(tmp_path, fake_tracker, capsys):
     assert "2 images" in capsys.readouterr().out
 
 
+
+def test_predict_leaves_hidden_files_out(tmp_path, fake_tracker, capsys):
+    """macOS ``._x.jpg`` copies and ``.thumbs/`` are not photos: no warning, not in the JSON."""
+    (tmp_path / "imgs" / ".thumbs").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "imgs" / "a.png"), np.zeros((60, 80, 3), np.uint8))
+    (tmp_path / "imgs" / "._a.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    cv2.imwrite(str(tmp_path / "imgs" / ".thumbs" / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    out = tmp_path / "preds.json"
+    assert main(["predict", str(tmp_path / "imgs"), "--out", str(out)]) == 0
+    assert [r["image"] for r in json.loads(out.read_text())["images"]] == ["a.png"]
+    assert "warning" not in capsys.readouterr().err
+
 def _black_clip(path, fps: float, frames: int):
     w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (64, 48))
     for _ in range(frames):

@@ -133,6 +133,23 @@ def test_train_refuses_rules_for_history_before_training(tmp_path, capsys):
     assert main(args) == 0 and out.exists()
 
 
+
+def test_train_without_matplotlib_refuses_confusion_before_training(tmp_path, capsys, monkeypatch):
+    # a core install has no matplotlib: the model was written, then the PNG failed with exit 2
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    data = tmp_path / "point_history.csv"
+    rng = np.random.default_rng(0)
+    data.write_text("".join(f"{i % 2}," + ",".join(f"{v:.3f}" for v in rng.uniform(-1, 1, 32)) + "\n"
+                            for i in range(20)))
+    out = tmp_path / "h.npz"
+    args = ["train", "gestures", "--data", str(data), "--kind", "history", "--out", str(out), "--epochs", "1"]
+    assert main([*args, "--confusion", str(tmp_path / "c.png")]) == 2
+    assert "pip install 'gesturekit[train]'" in capsys.readouterr().err and not out.exists()
+
 def _args(source, out, **kw):
     base = dict(source=str(source), label="fist", out=str(out), max_samples=100, every=1, all_hands=False)
     return types.SimpleNamespace(**{**base, **kw})
