@@ -24,6 +24,9 @@ from .layouts import HAND_21, KeypointLayout
 CROP_SCALE = 1.5
 
 DEFAULT_MODEL = "keypoints.onnx"
+# crops per network call: a tracker's few crops are one call; a list of thousands is read in
+# chunks instead of one (N, 3, S, S) array (100,000 crops at 128 px would be 19 GB)
+MAX_BATCH = 64
 
 
 def run_keypoint_net(runner, batch: np.ndarray, layout: KeypointLayout,
@@ -85,7 +88,7 @@ class LandmarkRegressor:
         """Keypoints ``(N, K, 2)`` in frame pixels and confidences ``(N, K)`` for each crop.
 
         ``frame`` is any image :func:`gesturekit.images.as_bgr_uint8` accepts
-        (BGR uint8 is the fast path). All crops run as one batch.
+        (BGR uint8 is the fast path). Crops run in batches of up to :data:`MAX_BATCH`.
         """
         frame = as_bgr_uint8(frame)
         if isinstance(crops, Crop):
@@ -101,7 +104,9 @@ class LandmarkRegressor:
                 raise TypeError(f"crops[{i}]: expected a gesturekit.geometry.Crop, got {type(c).__name__}")
             if not _usable(c):
                 raise ValueError(f"crops[{i}]: not a usable crop {c} (needs finite numbers and size > 1 px)")
-        xy, conf = run_keypoint_net(self.runner, self.crops_to_batch(frame, crops), self.layout, self.flip_test)
+        parts = [run_keypoint_net(self.runner, self.crops_to_batch(frame, crops[i:i + MAX_BATCH]), self.layout,
+                                  self.flip_test) for i in range(0, len(crops), MAX_BATCH)]
+        xy, conf = (np.concatenate(a) for a in zip(*parts))
         if xy.shape[1] != k:
             raise LayoutMismatchError(f"{self.path}: model gave {xy.shape[1]} points, layout has {k}")
         s = self.input_size

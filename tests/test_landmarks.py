@@ -37,6 +37,31 @@ def test_decode_and_inverse_warp_round_trip():
     np.testing.assert_allclose(kp2, pts, atol=1e-3)
 
 
+
+def test_many_crops_run_in_bounded_batches_in_order():
+    """Thousands of crops are not one (N, 3, S, S) array: chunks of MAX_BATCH, results in order."""
+    from gesturekit.landmarks import MAX_BATCH
+
+    reg = object.__new__(LandmarkRegressor)
+    reg.input_size, reg.layout, reg.path, reg.flip_test = 16, HAND_21, Path("probe"), False
+    sizes = []
+
+    def run(batch):   # each crop's point 0 at its own mean brightness: ties the output to its crop
+        sizes.append(len(batch))
+        xy = np.zeros((len(batch), 21, 2), np.float32)
+        xy[:, 0, 0] = batch.mean(axis=(1, 2, 3)) * 2 - 1
+        return {"xy": xy, "conf": np.ones(xy.shape[:2], np.float32)}
+
+    reg.runner = run
+    frame = np.tile(np.linspace(0, 255, 400).astype(np.uint8)[None, :, None], (60, 1, 3))
+    crops = [Crop(10 + 2.6 * i, 30, 12, 0.0) for i in range(150)]
+    kp, conf = reg.predict(frame, crops)
+    assert kp.shape == (150, 21, 2) and conf.shape == (150, 21)
+    assert max(sizes) <= MAX_BATCH and sum(sizes) == 150
+    one = np.stack([reg.predict(frame, [c])[0][0] for c in crops])
+    np.testing.assert_allclose(kp, one, atol=1e-4)
+    assert np.all(np.diff(kp[:, 0, 0]) != 0)   # distinct crops, so order is really tested
+
 def test_bad_input_is_named():
     reg = _oracle(np.zeros((1, 21, 2)), [Crop(1, 1, 10)])
     frame = np.zeros((64, 64, 3), np.uint8)
