@@ -277,17 +277,18 @@ def torch_threads(threads: int | None) -> Iterator[None]:
     ``torch.set_num_threads`` is process-wide: set once at load, a Runner asked for 1 thread (the
     tracker's, or the handedness net's) slowed every later torch call of the user's program. Runners
     that switch it take turns (a lock), so two of them on different threads restore in order; torch
-    code of the user's running on another thread at that moment still shares the count."""
+    code of the user's running on another thread at that moment still shares the count. Where the
+    count is already ``threads`` nothing is switched and nothing waits."""
     if not threads:
         yield
         return
     import torch
 
+    if torch.get_num_threads() == threads:
+        yield
+        return
     with _TORCH_THREADS:
         before = torch.get_num_threads()
-        if before == threads:
-            yield
-            return
         torch.set_num_threads(threads)
         try:
             yield
