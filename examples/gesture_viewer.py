@@ -80,10 +80,9 @@ class Recorder:
 
     def start(self, label: str) -> None:
         from gesturekit.gestures import SampleRecorder
+        from gesturekit.gestures.samples import check_label
 
-        label = label.strip()
-        if not label or any(c in label for c in ',"\n\r'):
-            raise ValueError(f"label {label!r}: type a name without commas or quotes")
+        label = check_label(label)   # SampleRecorder.add's own rule, now rather than at the first sample
         with self._lock:
             if self._rec is None:
                 self._rec = SampleRecorder(self.path)
@@ -268,6 +267,7 @@ def main(argv=None, tracker=None, source=None) -> int:
     if rc := prepare_display(args, "gesture_viewer"):
         return rc
     try:
+        from PyQt6.QtCore import QTimer
         from PyQt6.QtWidgets import QApplication
     except ImportError as e:
         print(f"gesture_viewer: {e}", file=sys.stderr)
@@ -279,6 +279,7 @@ def main(argv=None, tracker=None, source=None) -> int:
         print(f"gesture_viewer: gesturekit.gestures (SampleRecorder, MLP trainer) is missing: {e}",
               file=sys.stderr)
         return 1
+    own_source = source is None   # opened by open_stream: ours to close, as the tracker
     try:
         source, tracker, own_tracker = open_stream(args.source, tracker, source)
     except AppError as e:
@@ -292,7 +293,9 @@ def main(argv=None, tracker=None, source=None) -> int:
 
         def done(n):
             if args.train and (args.screenshot or args.frames):
-                win.train()
+                # started from the event loop, after run_window has connected to finished_with: a
+                # training that fails at once (one label) would otherwise emit before that, unseen
+                QTimer.singleShot(0, win.train)
                 return win.trainer.finished_with   # the window closes once trained
             return None
 
@@ -315,8 +318,11 @@ def main(argv=None, tracker=None, source=None) -> int:
             recorder.close()
         if locals().get("win") is not None and win.bridge is not None:
             win.bridge.close()
-        if own_tracker and not busy:   # a busy worker still uses it
-            tracker.close()
+        if not busy:   # a busy worker still uses them
+            if own_source:   # already open: a run that failed before the worker read it kept the camera
+                source.close()
+            if own_tracker:
+                tracker.close()
 
 
 if __name__ == "__main__":

@@ -202,7 +202,7 @@ def main(argv=None, tracker=None, source=None) -> int:
         print(f"virtual_mouse: {e}", file=sys.stderr)
         return 1
 
-    own_tracker, worker = False, None
+    own_tracker, own_source, worker = False, source is None, None
     try:
         try:
             source, tracker, own_tracker = open_stream(args.source, tracker, source)
@@ -224,8 +224,11 @@ def main(argv=None, tracker=None, source=None) -> int:
         # Release first: the worker may be stuck in a camera read for seconds.
         controller.close()
         busy = worker is not None and not worker.stop(STOP_WAIT_MS)
-        if own_tracker and not busy:   # a busy worker still uses it; it ends on its own
-            tracker.close()
+        if not busy:   # a busy worker still uses them; it ends on its own
+            if own_source and source is not None:   # open_stream opened it before the window
+                source.close()
+            if own_tracker:
+                tracker.close()
 
 
 if __name__ == "__main__":

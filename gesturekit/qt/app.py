@@ -161,7 +161,9 @@ def run_window(app, win, worker, prog: str, *, frames: int | None = None, screen
     A stream error is printed and passed to ``on_failed`` (to show it in the window).
     ``on_done(n)`` runs when the stream ends. A batch run (``frames`` or ``screenshot`` given)
     then saves the window to ``screenshot`` and closes it: at once, or, when ``on_done``
-    returns a signal (a training thread's), once that fires. The worker is left to the caller
+    returns a signal (a training thread's), once that fires; the signal is connected after
+    ``on_done`` returns, so start the work that emits it from the event loop
+    (``QTimer.singleShot(0, start)``), not inside ``on_done``. The worker is left to the caller
     to stop, after whatever must not wait for it (a held mouse button's release).
     """
     from PyQt6.QtCore import QTimer

@@ -269,3 +269,89 @@ def test_gesture_viewer_says_why_a_batch_training_failed(qapp, tmp_path, capsys)
     tracker.close()
     assert rc == 1
     assert "gesture_viewer: training failed:" in capsys.readouterr().err
+
+
+def test_gesture_viewer_batch_training_that_ends_at_once_still_closes_the_window(qapp, tmp_path, monkeypatch, capsys):
+    # run_window connects to the signal on_done returns only after on_done returned: a training
+    # started inside on_done that had already ended by then (one label: it fails at once) was never
+    # seen, and the batch run waited for ever
+    from PyQt6.QtCore import QTimer
+    from qt_fakes import ScriptedTracker
+
+    gv = load("gesture_viewer")
+    real = gv.run_window
+
+    def run_window(app, win, worker, prog, on_done=None, **kw):
+        def late_done(n):
+            then = on_done(n)
+            win.trainer.wait(20000)   # the training thread has emitted before the connection is made
+            return then
+        return real(app, win, worker, prog, on_done=late_done, **kw)
+
+    monkeypatch.setattr(gv, "run_window", run_window)
+    hung = []
+
+    def watchdog():
+        hung.append(True)
+        for w in qapp.topLevelWidgets():
+            w.close()
+        qapp.quit()
+
+    dog = QTimer()
+    dog.setSingleShot(True)
+    dog.timeout.connect(watchdog)
+    dog.start(15000)
+    tracker = ScriptedTracker(12)
+    rc = gv.main(["--frames", "12", "--samples", str(tmp_path / "s.csv"), "--record", "flat", "--train",
+                  "--epochs", "5"], tracker=tracker, source="scripted")
+    dog.stop()
+    tracker.close()
+    assert not hung, "the batch run never closed its window"
+    assert rc == 1
+    assert "gesture_viewer: training failed:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["virtual_mouse", "gesture_viewer"])
+def test_a_source_opened_up_front_is_closed_when_the_window_cannot_be_built(name, qapp, tmp_path, monkeypatch):
+    # open_stream opens the camera or file before the window; when building the window failed,
+    # nothing iterated it, so nothing closed it: the camera stayed held
+    import cv2
+    from qt_fakes import ScriptedTracker
+
+    clip = tmp_path / "clip.avi"
+    out = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    for _ in range(3):
+        out.write(np.zeros((48, 64, 3), np.uint8))
+    out.release()
+    mod = load(name)
+    opened = []
+
+    def open_stream(*a, **k):
+        got = real(*a, **k)
+        opened.append(got[0])
+        return got
+
+    def broken(*a, **k):
+        raise RuntimeError("no window")
+
+    real = mod.open_stream
+    monkeypatch.setattr(mod, "open_stream", open_stream)
+    monkeypatch.setattr(mod, "build_window", broken)
+    tracker = ScriptedTracker(3)
+    extra = ["--dry-run"] if name == "virtual_mouse" else ["--samples", str(tmp_path / "s.csv")]
+    with pytest.raises(RuntimeError, match="no window"):
+        mod.main(["--source", str(clip), *extra], tracker=tracker)
+    tracker.close()
+    assert opened and opened[0]._cap is None, "the source is still open"
+
+
+def test_gesture_viewer_refuses_a_label_the_sample_file_refuses_when_recording_starts(tmp_path):
+    # the viewer checked labels with its own copy of the rule; a tab passed it, and recording then
+    # stopped on the first sample (SampleRecorder.add's check_label refuses control characters)
+    gv = load("gesture_viewer")
+    rec = gv.Recorder(tmp_path / "s.csv")
+    with pytest.raises(ValueError, match="control characters"):
+        rec.start("thumbs\tup")
+    rec.start("  thumbs_up ")
+    assert rec.label == "thumbs_up"
+    rec.close()
