@@ -117,10 +117,10 @@ def _print_per_class(rep) -> None:
 def _hands_of(src, tracker, every: int):
     """``(frame index, Hands or None)`` for each frame of ``src``: Hands on every ``every``-th.
 
-    Photos (an image folder, one image) are independent: each is read in static mode and the
-    others are not read at all. A video or camera is a stream: every frame is tracked, so hands
-    are followed from their keypoints (as ``gesturekit track`` does), and every ``every``-th
-    frame's hands are handed out.
+    Photos (an image folder, one image) are independent: every ``every``-th is read in static
+    mode, the others are decoded but not tracked. A video or camera is a stream: every frame is
+    tracked, so hands are followed from their keypoints (as ``gesturekit track`` does), and every
+    ``every``-th frame's hands are handed out.
     """
     from contextlib import closing
 
