@@ -120,12 +120,18 @@ def test_train_names_a_class_too_small_to_score(tmp_path, make_hand, capsys):
     assert "'open_palm': too few samples" in err
 
 
-def test_train_refuses_rules_for_history_before_training(tmp_path, capsys):
-    # the check came after training and saving: seconds spent, a model written, exit code 2
+
+def _history_csv(tmp_path):
+    """20 point-history rows of two labels (kinivi's layout: label, then 16 x, y pairs)."""
     data = tmp_path / "point_history.csv"
     rng = np.random.default_rng(0)
     data.write_text("".join(f"{i % 2}," + ",".join(f"{v:.3f}" for v in rng.uniform(-1, 1, 32)) + "\n"
                             for i in range(20)))
+    return data
+
+def test_train_refuses_rules_for_history_before_training(tmp_path, capsys):
+    # the check came after training and saving: seconds spent, a model written, exit code 2
+    data = _history_csv(tmp_path)
     out = tmp_path / "h.npz"
     args = ["train", "gestures", "--data", str(data), "--kind", "history", "--out", str(out), "--epochs", "1"]
     assert main([*args, "--rules"]) == 2
@@ -141,10 +147,7 @@ def test_train_without_matplotlib_refuses_confusion_before_training(tmp_path, ca
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "matplotlib" else real(name, *a))
-    data = tmp_path / "point_history.csv"
-    rng = np.random.default_rng(0)
-    data.write_text("".join(f"{i % 2}," + ",".join(f"{v:.3f}" for v in rng.uniform(-1, 1, 32)) + "\n"
-                            for i in range(20)))
+    data = _history_csv(tmp_path)
     out = tmp_path / "h.npz"
     args = ["train", "gestures", "--data", str(data), "--kind", "history", "--out", str(out), "--epochs", "1"]
     assert main([*args, "--confusion", str(tmp_path / "c.png")]) == 2
