@@ -9,6 +9,17 @@ import pytest
 from gesturekit.geometry import Crop, box_of
 from gesturekit.layouts import HAND_21
 
+
+def write_clip(path, n: int = 12, size: tuple[int, int] = (64, 48), fps: float = 30.0, codec: str = "MJPG",
+               start: int = 10, step: int = 20):
+    """A small video of ``n`` flat frames (frame i filled with ``start + step * i``); returns ``path``."""
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, size)
+    assert w.isOpened(), f"cannot write {path} with {codec}"
+    for i in range(n):
+        w.write(np.full((size[1], size[0], 3), start + step * i, np.uint8))
+    w.release()
+    return path
+
 # A left hand, fingers up, palm to the camera (thumb on the image's left), in a unit box (x right, y down).
 _TEMPLATE = np.array([
     [0.50, 1.00], [0.30, 0.90], [0.18, 0.75], [0.10, 0.62], [0.02, 0.52],

@@ -4,6 +4,7 @@ import time
 import cv2
 import numpy as np
 import pytest
+from fakes import write_clip
 
 from gesturekit.sources import (
     ArraySource,
@@ -15,17 +16,9 @@ from gesturekit.sources import (
 )
 
 
-def _write_video(path, n=12, size=(64, 48)):
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, size)
-    assert w.isOpened()
-    for i in range(n):
-        w.write(np.full((size[1], size[0], 3), 10 + 20 * i, np.uint8))
-    w.release()
-
-
 def test_video_file_delivers_every_frame_including_the_last(tmp_path):
     p = tmp_path / "clip.avi"
-    _write_video(p, n=12)
+    write_clip(p, n=12)
     frames = list(open_source(p))
     assert len(frames) == 12
     assert abs(int(frames[-1][0].mean()) - (10 + 20 * 11)) <= 3   # the last frame, not the one before
@@ -97,7 +90,7 @@ def test_latest_frame_reader_keeps_only_the_newest():
 @pytest.mark.parametrize("realtime", [True, False])
 def test_a_video_file_plays_at_its_own_rate_in_a_reader(tmp_path, realtime):
     p = tmp_path / "clip.avi"
-    _write_video(p, n=12)                      # 30 fps: 0.37 s from the first frame to the last
+    write_clip(p, n=12)                      # 30 fps: 0.37 s from the first frame to the last
     reader = LatestFrameReader(p, **({} if realtime else {"realtime": False}))
     assert reader.realtime is realtime
     t0, got = time.monotonic(), []
@@ -153,10 +146,7 @@ def test_a_negative_camera_index_is_a_clear_error_not_a_crash():
 
 def test_a_video_file_reports_its_frame_rate_once_open(tmp_path):
     p = tmp_path / "clip.avi"
-    w = cv2.VideoWriter(str(p), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (32, 24))
-    for _ in range(3):
-        w.write(np.zeros((24, 32, 3), np.uint8))
-    w.release()
+    write_clip(p, n=3, size=(32, 24), fps=15.0)
     src = open_source(p)
     ts = [t for _, t in src]
     assert src.fps == pytest.approx(15.0) and ts[1] == pytest.approx(1000 / 15)
@@ -165,10 +155,7 @@ def test_a_video_file_reports_its_frame_rate_once_open(tmp_path):
 def _mp4_with_damaged_frames(path, damaged, n=30):
     """An mp4v clip of ``n`` frames (frame i filled with 5 + 8 i) whose frames in ``damaged``
     cannot be decoded: their VOP start codes are overwritten."""
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (64, 48))
-    for i in range(n):
-        w.write(np.full((48, 64, 3), 5 + 8 * i, np.uint8))
-    w.release()
+    write_clip(path, n, codec="mp4v", start=5, step=8)
     data = bytearray(path.read_bytes())
     vops = [i for i in range(len(data) - 4) if data[i:i + 4] == b"\x00\x00\x01\xb6"]
     for k in damaged:
@@ -197,17 +184,14 @@ def test_a_video_with_no_decodable_frame_is_an_error(tmp_path):
 
 def test_a_truncated_video_gives_its_frames_and_a_warning(tmp_path, caplog):
     p = tmp_path / "clip.avi"
-    w = cv2.VideoWriter(str(p), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48))
-    for i in range(30):
-        w.write(np.full((48, 64, 3), 5 + 8 * i, np.uint8))
-    w.release()
+    write_clip(p, 30, start=5, step=8)
     data = p.read_bytes()
     jpegs = [i for i in range(len(data) - 3) if data[i:i + 3] == b"\xff\xd8\xff"]
     p.write_bytes(data[:jpegs[20] + 50])             # a copy cut short inside frame 20
     assert len(list(open_source(p))) == 20
     assert "the last 10 frames (20–29) could not be decoded" in caplog.text
     caplog.clear()
-    _write_video(p, n=12)                            # a whole file: no warning
+    write_clip(p, n=12)                            # a whole file: no warning
     assert len(list(open_source(p))) == 12 and not caplog.text
 
 
@@ -219,7 +203,7 @@ def test_open_names_an_unreadable_source_at_once(tmp_path):
     with pytest.raises(SourceError, match="bad.mp4: cannot open"):
         src.open()
     good = tmp_path / "clip.avi"
-    _write_video(good, n=3)
+    write_clip(good, n=3)
     with open_source(good).open() as src:
         assert len(list(src)) == 3
 
@@ -228,7 +212,7 @@ def test_photos_and_streams_say_which_they_are(tmp_path):
     img = tmp_path / "one.png"
     cv2.imwrite(str(img), np.zeros((8, 8, 3), np.uint8))
     clip = tmp_path / "clip.avi"
-    _write_video(clip, n=2)
+    write_clip(clip, n=2)
     assert open_source(tmp_path).photos and open_source(img).photos
     assert open_source(img).name == str(img)
     assert not open_source(clip).photos and not ArraySource([]).photos

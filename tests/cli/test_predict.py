@@ -4,6 +4,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import pytest
+from fakes import write_clip
 
 from gesturekit.cli import main
 from gesturekit.cli import predict as cli_predict
@@ -69,16 +70,9 @@ def test_predict_leaves_hidden_files_out(tmp_path, fake_tracker, capsys):
     assert [r["image"] for r in json.loads(out.read_text())["images"]] == ["a.png"]
     assert "warning" not in capsys.readouterr().err
 
-def _black_clip(path, fps: float, frames: int):
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (64, 48))
-    for _ in range(frames):
-        w.write(np.zeros((48, 64, 3), np.uint8))
-    w.release()
-    return path
-
 
 def test_track_reports_stats_and_writes_outputs(tmp_path, fake_tracker, capsys):
-    video = _black_clip(tmp_path / "v.avi", 30.0, 9)
+    video = write_clip(tmp_path / "v.avi", 9, fps=30.0, start=0, step=0)
     js = tmp_path / "frames.json"
     assert main(["track", str(video), "--json", str(js), "--out", str(tmp_path / "a.mp4")]) == 0
     stats = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -141,7 +135,7 @@ def test_tracker_flags_reach_the_options():
 
 
 def test_track_writes_the_video_at_the_source_frame_rate(tmp_path, fake_tracker):
-    video = _black_clip(tmp_path / "v.avi", 15.0, 4)
+    video = write_clip(tmp_path / "v.avi", 4, fps=15.0, start=0, step=0)
     out = tmp_path / "a.mp4"
     assert main(["track", str(video), "--out", str(out)]) == 0
     assert cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FPS) == pytest.approx(15.0)   # was always 30
@@ -181,7 +175,8 @@ def test_ctrl_c_ends_a_camera_run_and_keeps_what_was_tracked(tmp_path, monkeypat
         return tr
 
     monkeypatch.setattr(cli_predict, "_make_tracker", make)
-    video, js, out = _black_clip(tmp_path / "v.avi", 30.0, 9), tmp_path / "frames.json", tmp_path / "a.mp4"
+    video = write_clip(tmp_path / "v.avi", 9, fps=30.0, start=0, step=0)
+    js, out = tmp_path / "frames.json", tmp_path / "a.mp4"
     assert main(["track", str(video), "--json", str(js), "--out", str(out)]) == 0
     printed, err = capsys.readouterr()
     assert json.loads(printed.strip().splitlines()[-1])["frames"] == 3 and "Ctrl+C" in err

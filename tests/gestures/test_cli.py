@@ -3,6 +3,7 @@ import types
 import cv2
 import numpy as np
 import pytest
+from fakes import write_clip
 
 from gesturekit.cli import main
 from gesturekit.cli.gestures import _record
@@ -158,18 +159,10 @@ def _args(source, out, **kw):
     return types.SimpleNamespace(**{**base, **kw})
 
 
-def _clip(path, n=10, size=(64, 48)):
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, size)
-    for i in range(n):
-        w.write(np.full((size[1], size[0], 3), 10 + 20 * i, np.uint8))
-    w.release()
-    return path
-
-
 def test_record_follows_a_video_as_a_stream(tmp_path, make_hand, capsys):
     # each video frame was read on its own in static mode (no timestamp: detector on every
     # frame, no track), and --every skipped frames before the tracker, so nothing was followed
-    clip = _clip(tmp_path / "clip.avi", n=10)
+    clip = write_clip(tmp_path / "clip.avi", n=10)
     tracker = FakeTracker(make_hand("fist"))
     assert _record(_args(clip, tmp_path / "rec.csv", every=3), tracker=tracker) == 0
     assert tracker.frames == 10                                  # every frame tracked ...
@@ -208,7 +201,7 @@ def test_record_names_a_missing_or_unusable_source(tmp_path, capsys):
 
 def test_ctrl_c_while_recording_keeps_the_rows_and_says_so(tmp_path, make_hand, capsys):
     # Ctrl+C ended with a traceback and no summary (the rows were kept, but nothing said how many)
-    clip = _clip(tmp_path / "clip.avi", n=10)
+    clip = write_clip(tmp_path / "clip.avi", n=10)
     tracker = FakeTracker(make_hand("fist"), interrupt_at=4)
     try:
         rc = _record(_args(clip, tmp_path / "rec.csv"), tracker=tracker)

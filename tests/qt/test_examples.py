@@ -315,14 +315,10 @@ def test_gesture_viewer_batch_training_that_ends_at_once_still_closes_the_window
 def test_a_source_opened_up_front_is_closed_when_the_window_cannot_be_built(name, qapp, tmp_path, monkeypatch):
     # open_stream opens the camera or file before the window; when building the window failed,
     # nothing iterated it, so nothing closed it: the camera stayed held
-    import cv2
+    from fakes import write_clip
     from qt_fakes import ScriptedTracker
 
-    clip = tmp_path / "clip.avi"
-    out = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
-    for _ in range(3):
-        out.write(np.zeros((48, 64, 3), np.uint8))
-    out.release()
+    clip = write_clip(tmp_path / "clip.avi", 3, fps=10.0, start=0, step=0)
     mod = load(name)
     opened = []
 
