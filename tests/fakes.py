@@ -20,6 +20,7 @@ def write_clip(path, n: int = 12, size: tuple[int, int] = (64, 48), fps: float =
     w.release()
     return path
 
+
 # A left hand, fingers up, palm to the camera (thumb on the image's left), in a unit box (x right, y down).
 _TEMPLATE = np.array([
     [0.50, 1.00], [0.30, 0.90], [0.18, 0.75], [0.10, 0.62], [0.02, 0.52],

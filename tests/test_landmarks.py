@@ -37,7 +37,6 @@ def test_decode_and_inverse_warp_round_trip():
     np.testing.assert_allclose(kp2, pts, atol=1e-3)
 
 
-
 def test_many_crops_run_in_bounded_batches_in_order():
     """Thousands of crops are not one (N, 3, S, S) array: chunks of MAX_BATCH, results in order."""
     from gesturekit.landmarks import MAX_BATCH
@@ -61,6 +60,7 @@ def test_many_crops_run_in_bounded_batches_in_order():
     one = np.stack([reg.predict(frame, [c])[0][0] for c in crops])
     np.testing.assert_allclose(kp, one, atol=1e-4)
     assert np.all(np.diff(kp[:, 0, 0]) != 0)   # distinct crops, so order is really tested
+
 
 def test_bad_input_is_named():
     reg = _oracle(np.zeros((1, 21, 2)), [Crop(1, 1, 10)])

@@ -58,7 +58,6 @@ def test_predict_writes_json_for_every_image(tmp_path, fake_tracker, capsys):
     assert "2 images" in capsys.readouterr().out
 
 
-
 def test_predict_leaves_hidden_files_out(tmp_path, fake_tracker, capsys):
     """macOS ``._x.jpg`` copies and ``.thumbs/`` are not photos: no warning, not in the JSON."""
     (tmp_path / "imgs" / ".thumbs").mkdir(parents=True)

@@ -121,7 +121,6 @@ def test_train_names_a_class_too_small_to_score(tmp_path, make_hand, capsys):
     assert "'open_palm': too few samples" in err
 
 
-
 def _history_csv(tmp_path):
     """20 point-history rows of two labels (kinivi's layout: label, then 16 x, y pairs)."""
     data = tmp_path / "point_history.csv"
@@ -129,6 +128,7 @@ def _history_csv(tmp_path):
     data.write_text("".join(f"{i % 2}," + ",".join(f"{v:.3f}" for v in rng.uniform(-1, 1, 32)) + "\n"
                             for i in range(20)))
     return data
+
 
 def test_train_refuses_rules_for_history_before_training(tmp_path, capsys):
     # the check came after training and saving: seconds spent, a model written, exit code 2
@@ -138,7 +138,6 @@ def test_train_refuses_rules_for_history_before_training(tmp_path, capsys):
     assert main([*args, "--rules"]) == 2
     assert "--rules: only for --kind static" in capsys.readouterr().err and not out.exists()
     assert main(args) == 0 and out.exists()
-
 
 
 def test_train_without_matplotlib_refuses_confusion_before_training(tmp_path, capsys, monkeypatch):
@@ -153,6 +152,7 @@ def test_train_without_matplotlib_refuses_confusion_before_training(tmp_path, ca
     args = ["train", "gestures", "--data", str(data), "--kind", "history", "--out", str(out), "--epochs", "1"]
     assert main([*args, "--confusion", str(tmp_path / "c.png")]) == 2
     assert "pip install 'gesturekit[train]'" in capsys.readouterr().err and not out.exists()
+
 
 def _args(source, out, **kw):
     base = dict(source=str(source), label="fist", out=str(out), max_samples=100, every=1, all_hands=False)
