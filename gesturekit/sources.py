@@ -28,6 +28,10 @@ Frame = tuple[np.ndarray, float]
 # A file's frame that fails to decode is skipped while the file says more frames follow, up to
 # this many in a row (about a second at 30 fps): one damaged frame must not end a clip halfway.
 MAX_BAD_FRAMES = 30
+# A camera or stream that fails a read is read again for this long before it counts as gone:
+# webcams drop a read while warming up or on a USB hiccup, and streams stall.
+LIVE_PATIENCE_S = 2.0
+RETRY_PAUSE_S = 0.02
 
 
 class SourceError(GestureKitError, OSError, ValueError):
@@ -64,8 +68,10 @@ class FrameSource:
 class _CaptureSource(FrameSource):
     """OpenCV VideoCapture over a camera index, a file or a URL."""
 
-    def __init__(self, target: int | str, name: str, live: bool):
-        self.target, self.name, self.live = target, name, live
+    def __init__(self, target: int | str, name: str, live: bool, patience_s: float = LIVE_PATIENCE_S):
+        if not patience_s >= 0:
+            raise SourceError(f"{name}: patience_s must be 0 or more seconds, got {patience_s}")
+        self.target, self.name, self.live, self.patience_s = target, name, live, float(patience_s)
         self.fps: float | None = None   # frames per second, known once opened (30 when the source does not say)
         self._cap: cv2.VideoCapture | None = None
         self.frames_read = 0            # frames delivered by the last iteration
@@ -91,20 +97,27 @@ class _CaptureSource(FrameSource):
         self.frames_read = 0
         i = 0          # frames read, damaged ones included: a file's timestamps keep their places
         bad: list[int] = []   # a file's frames that failed to decode since the last good one
+        failed_since: float | None = None   # a live source's first failed read since its last frame
         try:
             while True:
                 ok, frame = cap.read()
                 if not ok or frame is None:
                     if self.live:
-                        # A camera or stream has no end: no frame means it went away.
+                        # A camera or stream has no end: no frame for patience_s means it went away.
+                        failed_since = failed_since or time.monotonic()
+                        if time.monotonic() - failed_since < self.patience_s:
+                            time.sleep(RETRY_PAUSE_S)
+                            continue
                         what = "delivered no frame" if i == 0 else f"stopped delivering frames after {i}"
-                        raise SourceError(f"{self.name}: {what} (disconnected or in use by another program?)")
+                        raise SourceError(f"{self.name}: {what} (none for {self.patience_s:g} s: "
+                                          "disconnected or in use by another program?)")
                     if len(bad) < MAX_BAD_FRAMES and i < _frame_count(cap):
                         bad.append(i)   # a damaged frame mid-file: the frames after it still decode
                         i += 1
                         continue
                     self._end_of_file(bad)
                     return  # end of file: every decoded frame, the last one included, was yielded
+                failed_since = None
                 if bad:
                     log.warning("%s: %s could not be decoded, skipped", self.name, _frames_named(bad))
                     bad.clear()
@@ -150,13 +163,16 @@ def _frames_named(idx: list[int]) -> str:
 
 
 class CameraSource(_CaptureSource):
-    """A webcam by index; ``width``/``height``/``fps`` are requests the driver may ignore."""
+    """A webcam by index; ``width``/``height``/``fps`` are requests the driver may ignore.
+
+    A failed read is retried for ``patience_s`` seconds before the camera counts as gone
+    (:class:`SourceError`)."""
 
     def __init__(self, index: int = 0, width: int | None = None, height: int | None = None,
-                 fps: float | None = None):
+                 fps: float | None = None, patience_s: float = LIVE_PATIENCE_S):
         if int(index) < 0:  # OpenCV's "any camera" (-1) crashes the process in some builds (5.0.0 here)
             raise SourceError(f"camera {index}: a camera index is 0 or more")
-        super().__init__(int(index), f"camera {index}", live=True)
+        super().__init__(int(index), f"camera {index}", live=True, patience_s=patience_s)
         self.req = (width, height, fps)
 
     def _open(self) -> cv2.VideoCapture:
@@ -182,10 +198,10 @@ class VideoFileSource(_CaptureSource):
 
 
 class StreamSource(_CaptureSource):
-    """An RTSP/HTTP stream URL; wall-clock timestamps."""
+    """An RTSP/HTTP stream URL; wall-clock timestamps. A stall is waited out for ``patience_s`` seconds."""
 
-    def __init__(self, url: str):
-        super().__init__(url, url, live=True)
+    def __init__(self, url: str, patience_s: float = LIVE_PATIENCE_S):
+        super().__init__(url, url, live=True, patience_s=patience_s)
 
 
 class ImageFolderSource(FrameSource):
@@ -269,7 +285,7 @@ def open_source(source: int | str | Path | FrameSource | Iterable, **kwargs) -> 
         if s.isdigit():
             return CameraSource(int(s), **kwargs)
         if "://" in s:
-            return StreamSource(s)
+            return StreamSource(s, **kwargs)
         p = Path(s)
         if p.is_dir():
             return ImageFolderSource(p, **kwargs)

@@ -138,6 +138,54 @@ def test_reader_stop_does_not_hang_on_a_blocked_source():
     block.set()
 
 
+class _FlakyCapture:
+    """A camera whose reads follow ``script``: True gives a frame, False a failed read; then fails."""
+
+    def __init__(self, script):
+        self.script = list(script)
+
+    def isOpened(self):  # noqa: N802 - OpenCV's name
+        return True
+
+    def read(self):
+        ok = self.script.pop(0) if self.script else False
+        return ok, (np.zeros((4, 4, 3), np.uint8) if ok else None)
+
+    def get(self, prop):
+        return 30.0
+
+    def set(self, prop, value):
+        return True
+
+    def release(self):
+        pass
+
+
+def test_a_camera_that_drops_a_few_reads_goes_on(monkeypatch):
+    from gesturekit import sources
+
+    monkeypatch.setattr(sources.cv2, "VideoCapture", lambda target: _FlakyCapture([False, False, True, False, True]))
+    cam = sources.CameraSource(0, patience_s=1.0)
+    got = []
+    with pytest.raises(SourceError, match=r"camera 0: stopped delivering frames after 2 \(none for 0.2 s"):
+        cam.patience_s = 0.2
+        for frame, _ in cam:
+            got.append(frame)
+    assert len(got) == 2  # the warm-up's two failed reads and the hiccup between frames are waited out
+
+
+def test_a_camera_gone_for_good_ends_after_its_patience(monkeypatch):
+    from gesturekit import sources
+
+    monkeypatch.setattr(sources.cv2, "VideoCapture", lambda target: _FlakyCapture([]))
+    t0 = time.monotonic()
+    with pytest.raises(SourceError, match="camera 3: delivered no frame"):
+        list(sources.open_source(3, patience_s=0.3))
+    assert 0.3 <= time.monotonic() - t0 < 1.5
+    with pytest.raises(SourceError, match="patience_s must be 0 or more"):
+        sources.StreamSource("rtsp://x", patience_s=-1)
+
+
 def test_a_negative_camera_index_is_a_clear_error_not_a_crash():
     # cv2.VideoCapture(-1) ends the whole process with a segfault in OpenCV 5.0.0
     with pytest.raises(SourceError, match="camera -1"):

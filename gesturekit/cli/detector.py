@@ -31,6 +31,8 @@ def add_train_subcommand(what) -> None:
     d.add_argument("--width", type=int, default=48, help="channels of the stride-4 neck")
     d.add_argument("--batch-size", type=int, default=32)
     d.add_argument("--lr", type=float, help="peak learning rate (default: learning-rate finder)")
+    d.add_argument("--ema", type=float, default=0.0,
+                   help="keep and score an exponential moving average of the weights with this decay, e.g. 0.999 (default 0: off)")
     d.add_argument("--threads", type=int, default=2)
     d.add_argument("--workers", type=int, default=1)
     d.add_argument("--seed", type=int, default=0)
@@ -49,7 +51,8 @@ def _train(args: argparse.Namespace) -> int:
     from ..train.loop import TrainConfig
 
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                      threads=args.threads, workers=args.workers, out=args.out, device=args.device, monitor="score")
+                      threads=args.threads, workers=args.workers, out=args.out, device=args.device, monitor="score",
+                      ema=args.ema)
     best = train_detector(args.hands, args.data, args.hands_val, cfg, args.scenes, tuple(args.canvas),
                           tuple(args.input_size), args.hands_val_limit, args.width, args.init,
                           args.arch, args.hard_share, label=args.label)

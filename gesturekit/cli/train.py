@@ -28,6 +28,8 @@ def add_commands(sub) -> None:
     k.add_argument("--init", help="warm-start from a checkpoint, e.g. models/keypoints.pt (shapes that fit)")
     k.add_argument("--hard-share", type=float, default=0.0,
                    help="with --init: draw this share of images, the ones it reads worst, twice per epoch")
+    k.add_argument("--ema", type=float, default=0.0,
+                   help="keep and score an exponential moving average of the weights with this decay, e.g. 0.999 (default 0: off)")
     k.add_argument("--threads", type=int, default=2)
     k.add_argument("--workers", type=int, default=1)
     k.add_argument("--seed", type=int, default=0)
@@ -48,7 +50,8 @@ def _train_keypoints(args: argparse.Namespace) -> int:
     from ..train.loop import TrainConfig
 
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                      threads=args.threads, workers=args.workers, out=args.out, device=args.device)
+                      threads=args.threads, workers=args.workers, out=args.out, device=args.device,
+                      ema=args.ema)
     try:
         best = train_keypoints(args.data, args.val, get_layout(args.layout), args.arch, args.input_size, cfg,
                                val_limit=args.val_limit, train_limit=args.train_limit, repeat=args.repeat,

@@ -35,10 +35,13 @@ class TrainConfig:
     out: str = "runs/keypoints"
     monitor: str = "pck@0.05"        # higher is better
     device: str = "auto"
+    ema: float = 0.0                 # decay of an exponential moving average of the weights; 0: off
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("TrainConfig.epochs and batch_size must be >= 1")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"TrainConfig.ema: a decay in [0, 1), 0 for off; got {self.ema}")
 
 
 def seed_everything(seed: int) -> None:
@@ -64,6 +67,21 @@ def pick_device(name: str) -> torch.device:
 
 def to_device(batch, device):
     return [torch.as_tensor(b).to(device, non_blocking=True) for b in batch]
+
+
+def weight_average(model: torch.nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel:
+    """An exponential moving average of ``model``'s weights and BatchNorm statistics.
+
+    The decay ramps up as ``(1 + n) / (10 + n)`` over the first updates (as TensorFlow's
+    ``ExponentialMovingAverage`` does), so a short run of a few hundred steps is not
+    dominated by its first weights."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    def update(ema_params, params, n_averaged) -> None:
+        n = int(n_averaged)
+        get_ema_multi_avg_fn(min(decay, (1 + n) / (10 + n)))(ema_params, params, n_averaged)
+
+    return AveragedModel(model, multi_avg_fn=update, use_buffers=True)
 
 
 def lr_find(model, loader, loss_fn, device, lo: float = 1e-5, hi: float = 1e-1, steps: int = 60,
@@ -178,7 +196,7 @@ def fit(model: torch.nn.Module, train_set, loss_fn: Callable, evaluate: Callable
     last = out / "last.pt"
     ckpt = load_torch_checkpoint(last, device) if last.exists() else None
     if ckpt is not None:
-        _check_resumable(ckpt, last, model, cfg.epochs * len(loader), data_key)
+        _check_resumable(ckpt, last, model, cfg.epochs * len(loader), data_key, cfg.ema)
     lr = cfg.lr if ckpt is None else ckpt["lr"]
     if lr is None:
         lr, hist = lr_find(model, loader, loss_fn, device, weight_decay=cfg.weight_decay)
@@ -187,9 +205,12 @@ def fit(model: torch.nn.Module, train_set, loss_fn: Callable, evaluate: Callable
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=cfg.epochs * len(loader),
                                                 pct_start=0.15)
+    ema = weight_average(model, cfg.ema) if cfg.ema else None
     history, start, best = [], 0, -math.inf
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
+        if ema is not None:
+            ema.load_state_dict(ckpt["ema"])
         opt.load_state_dict(ckpt["opt"])
         sched.load_state_dict(ckpt["sched"])
         history, start, best = ckpt["history"], ckpt["epoch"] + 1, ckpt["best"]
@@ -209,24 +230,35 @@ def fit(model: torch.nn.Module, train_set, loss_fn: Callable, evaluate: Callable
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(model)
             total, n = total + loss.item(), n + 1
             bar.set_postfix(loss=f"{total / n:.4f}", refresh=False)
-        model.eval()
+        scored = model if ema is None else ema.module  # with EMA, the average is what is scored and kept
+        scored.eval()
         with torch.no_grad():
-            metrics = evaluate(model)
+            metrics = evaluate(scored)
         row = {"epoch": epoch + 1, "train_loss": total / max(n, 1), **metrics,
                "lr": sched.get_last_lr()[0], "time_s": round(time.time() - t0, 1)}
         history.append(row)
         print(json.dumps(row), flush=True)
-        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
         if row.get(cfg.monitor, -math.inf) >= best:
             best = row.get(cfg.monitor, -math.inf)
-            save_atomic({"model": state, "arch": model.arch, "metrics": row, "config": asdict(cfg)}, out / "best.pt")
-        save_atomic({"model": state, "opt": opt.state_dict(), "sched": sched.state_dict(), "epoch": epoch,
-                     "history": history, "best": best, "lr": lr, "arch": model.arch, "data_key": data_key}, last)
+            save_atomic({"model": _plain_state(scored), "arch": model.arch, "metrics": row, "config": asdict(cfg)},
+                        out / "best.pt")
+        resume = {"model": _plain_state(model), "opt": opt.state_dict(), "sched": sched.state_dict(), "epoch": epoch,
+                  "history": history, "best": best, "lr": lr, "arch": model.arch, "data_key": data_key,
+                  "ema_decay": cfg.ema}
+        if ema is not None:
+            resume["ema"] = ema.state_dict()
+        save_atomic(resume, last)
         plot_curves(history, out / "curves.png")
         (out / "history.json").write_text(json.dumps(history, indent=1))
     return history
+
+
+def _plain_state(model: torch.nn.Module) -> dict:
+    return {k: v.detach().contiguous() for k, v in model.state_dict().items()}
 
 
 def data_key(*arrays: np.ndarray, names: Iterable[str] = ()) -> str:
@@ -241,7 +273,7 @@ def data_key(*arrays: np.ndarray, names: Iterable[str] = ()) -> str:
 
 
 def _check_resumable(ckpt: dict, path: Path, model: torch.nn.Module, total_steps: int,
-                     key: str | None = None) -> None:
+                     key: str | None = None, ema: float = 0.0) -> None:
     """A ``last.pt`` of another model, schedule or data cannot be resumed: say so, naming the file."""
     hint = "use another out folder, or delete it to start afresh"
     if "model" not in ckpt or "sched" not in ckpt:
@@ -253,6 +285,9 @@ def _check_resumable(ckpt: dict, path: Path, model: torch.nn.Module, total_steps
                              f"(other epochs, batch size or data; {hint})")
     if key is not None and ckpt.get("data_key") not in (None, key):
         raise ModelFileError(f"{path}: a run on other training data (labels or images changed; {hint})")
+    if ckpt.get("ema_decay", 0.0) != ema or (ema and "ema" not in ckpt):
+        raise ModelFileError(f"{path}: a run with weight averaging (ema) {ckpt.get('ema_decay', 0.0)}, "
+                             f"this one has {ema} ({hint})")
 
 
 def check_hard_share(share: float, init, most: float = 1.0) -> None:

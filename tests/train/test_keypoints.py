@@ -66,10 +66,10 @@ def _lr3():
     return KeypointLayout("lr3", ("left", "right", "tip"), ((0, 2), (1, 2)), flip=(1, 0, 2))
 
 
-def _cfg(out, epochs=2):
+def _cfg(out, epochs=2, ema=0.0):
     from gesturekit.train.loop import TrainConfig
 
-    return TrainConfig(epochs=epochs, batch_size=4, lr=1e-3, threads=1, workers=0, out=str(out))
+    return TrainConfig(epochs=epochs, batch_size=4, lr=1e-3, threads=1, workers=0, out=str(out), ema=ema)
 
 
 @pytest.fixture
@@ -112,10 +112,11 @@ def test_too_little_data_is_a_clear_error(tmp_path, cache_dir):
         kpt.train_keypoints(_photos(tmp_path / "six"), layout=_lr3(), input_size=64, cfg=cfg)
 
 
+@pytest.mark.parametrize("ema", [0.0, 0.9])
 def test_a_seed_repeats_a_run_and_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, cache_dir,
-                                                                                    monkeypatch):
+                                                                                    monkeypatch, ema):
     data = _photos(tmp_path / "data")
-    run = lambda out: kpt.train_keypoints(data, layout=_lr3(), input_size=64, cfg=_cfg(out))  # noqa: E731
+    run = lambda out: kpt.train_keypoints(data, layout=_lr3(), input_size=64, cfg=_cfg(out, ema=ema))  # noqa: E731
     a, b = _weights(run(tmp_path / "a")), _weights(run(tmp_path / "b"))
     assert _same(a, b)  # the weights' first draw is seeded too
 
@@ -133,6 +134,22 @@ def test_a_seed_repeats_a_run_and_a_resumed_run_ends_where_an_uninterrupted_one_
         run(tmp_path / "c")
     monkeypatch.setattr(kpt, "fit", fit)
     assert _same(a, _weights(run(tmp_path / "c")))
+
+
+def test_with_ema_the_average_is_kept_and_a_run_without_it_is_not_resumed(tmp_path, cache_dir):
+    import torch
+
+    from gesturekit.errors import ModelFileError
+
+    data = _photos(tmp_path / "data")
+    best = kpt.train_keypoints(data, layout=_lr3(), input_size=64, cfg=_cfg(tmp_path / "run", ema=0.9))
+    last = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    kept = _weights(best)
+    averaged = {k[len("module."):]: v for k, v in last["ema"].items() if k.startswith("module.")}
+    assert _same(kept, averaged) and not _same(kept, last["model"])
+    (tmp_path / "run" / "best.pt").unlink()
+    with pytest.raises(ModelFileError, match=r"last.pt: a run with weight averaging \(ema\) 0.9, this one has 0.0"):
+        kpt.train_keypoints(data, layout=_lr3(), input_size=64, cfg=_cfg(tmp_path / "run", epochs=2))
 
 
 def test_bad_init_or_last_checkpoint_is_one_error_naming_the_file(tmp_path, cache_dir):

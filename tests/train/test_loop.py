@@ -1,4 +1,5 @@
-"""curves.png: losses, shares and pixel errors on axes of their own."""
+"""The training loop's parts: curves.png (losses, shares and pixel errors on axes of their own) and
+the weight average."""
 
 import pytest
 
@@ -43,3 +44,24 @@ def test_plot_curves_draws_one_panel_per_kind(tmp_path, monkeypatch):
     assert axes[1].get_ylim()[1] < 2  # the shares' axis is not stretched to the pixel errors
     monkeypatch.undo()
     plt.close(figs[0])
+
+
+def test_weight_average_ramps_its_decay_up_then_holds_it():
+    torch = pytest.importorskip("torch")
+
+    from gesturekit.train.loop import TrainConfig, weight_average
+
+    net = torch.nn.Sequential(torch.nn.Linear(1, 1, bias=False), torch.nn.BatchNorm1d(1))
+    ema = weight_average(net, 0.5)
+    expect = None
+    for step, w in enumerate([1.0, 3.0, 7.0, 2.0]):
+        net[0].weight.data.fill_(w)
+        net[1].running_mean.fill_(-w)
+        ema.update_parameters(net)
+        # the first update copies; then decay min(0.5, (1 + n) / (10 + n)) with n updates so far
+        expect = w if expect is None else min(0.5, (1 + step) / (10 + step)) * expect + (1 - min(0.5, (1 + step) / (10 + step))) * w
+        assert ema.module[0].weight.item() == pytest.approx(expect)
+        assert ema.module[1].running_mean.item() == pytest.approx(-expect)  # BatchNorm statistics too
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="TrainConfig.ema"):
+            TrainConfig(ema=bad)
