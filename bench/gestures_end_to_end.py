@@ -40,7 +40,7 @@ DATA = ROOT.parent / "shared" / "data" / "hagrid12"
 sys.path.insert(0, str(ROOT))
 
 from gesturekit.gestures.samples import HAGRID_NAMES  # noqa: E402 (after the path insert)
-from gesturekit.landmarks import CROP_SCALE, TURN_BELOW, LandmarkRegressor, acquire  # noqa: E402
+from gesturekit.landmarks import CROP_SCALE, HOPELESS_BELOW, TURN_BELOW, LandmarkRegressor, acquire  # noqa: E402
 
 # the folders whose gesture the rules know (HaGRID name → gesturekit name); the rest
 # (mute, stop_inverted, none) are classes of the MLP only
@@ -129,8 +129,11 @@ def cached_keypoints(paths: list[Path], model: str | Path, ratio: float, border:
                      root: Path = DATA, threads: int | None = None, refine: int = 1,
                      flip_test: bool = False, rotations: int = 4) -> dict[str, np.ndarray]:
     """:func:`regress` through an .npz cache holding every crop computed so far for this
-    (model file, ratio, border, passes); only the missing crops are run."""
-    tag = (f"r{ratio:g}_{border}_rot{rotations}t{TURN_BELOW:g}" + (f"_x{refine}" if refine != 1 else "")
+    (model file, ratio, border, passes, acquire's thresholds); only the missing crops are run.
+    The thresholds are in the key: a cache written before HOPELESS_BELOW existed went on giving
+    the older reading's figures and hid what the new threshold cost on thumbs_down."""
+    tag = (f"r{ratio:g}_{border}_rot{rotations}t{TURN_BELOW:g}h{HOPELESS_BELOW:g}"
+           + (f"_x{refine}" if refine != 1 else "")
            + ("_flip" if flip_test else ""))
     cache = Path(cache_dir) / f"gestures_e2e_{Path(model).stem}_{file_hash(model)}_{tag}.npz"
     rel = [str(Path(p).relative_to(root)) for p in paths]

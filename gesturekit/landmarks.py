@@ -130,10 +130,11 @@ Predict = Callable[[np.ndarray, Sequence[Crop]], tuple[np.ndarray, np.ndarray]]
 # turns. On 300 hands26k val candidates the angle's reading was the best one for 84 %; below
 # 0.3 mean confidence fall 20 % of them, and most of the other 16 %.
 TURN_BELOW = 0.3
-# ... unless it is below this: then no turn makes a hand of it. On 400 hands26k val photos no hand
-# the tracker went on to accept read below 0.1 at first, while 36 % of the candidates on hand-free
-# EgoHands frames did; skipping their search saves most of a hand-free frame's time.
-HOPELESS_BELOW = 0.1
+# ... unless it is below this: then no turn makes a hand of it, and skipping the search saves most
+# of a hand-free frame's time. 0.1 was too high: upside-down hands (HaGRID thumbs_down, which
+# hands26k lacks) often read below it upright and are found at a turn; at 0.05 thumbs_down through
+# the recognizer went from 0.88 to 0.97 of held-out crops (bench/gestures_end_to_end.py).
+HOPELESS_BELOW = 0.05
 
 
 def acquire(predict: Predict, frame: np.ndarray, boxes: Sequence[np.ndarray], angles: Sequence[float],
