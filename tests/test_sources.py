@@ -165,11 +165,9 @@ def test_a_camera_that_drops_a_few_reads_goes_on(monkeypatch):
     from gesturekit import sources
 
     monkeypatch.setattr(sources.cv2, "VideoCapture", lambda target: _FlakyCapture([False, False, True, False, True]))
-    cam = sources.CameraSource(0, patience_s=1.0)
     got = []
     with pytest.raises(SourceError, match=r"camera 0: stopped delivering frames after 2 \(none for 0.2 s"):
-        cam.patience_s = 0.2
-        for frame, _ in cam:
+        for frame, _ in sources.CameraSource(0, patience_s=0.2):
             got.append(frame)
     assert len(got) == 2  # the warm-up's two failed reads and the hiccup between frames are waited out
 
