@@ -15,7 +15,7 @@ import shutil
 import threading
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -270,7 +270,7 @@ _TORCH_THREADS = threading.Lock()
 
 
 @contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
+def torch_threads(threads: int | None, exclusive: bool = True) -> Iterator[None]:
     """Run the body with torch's intra-op thread count at ``threads`` (None: as it is), then put
     the caller's count back.
 
@@ -278,7 +278,10 @@ def torch_threads(threads: int | None) -> Iterator[None]:
     tracker's, or the handedness net's) slowed every later torch call of the user's program. Runners
     that switch it take turns (a lock), so two of them on different threads restore in order; torch
     code of the user's running on another thread at that moment still shares the count. Where the
-    count is already ``threads`` nothing is switched and nothing waits."""
+    count is already ``threads`` nothing is switched and nothing waits.
+
+    ``exclusive=False`` switches without taking turns: for a training run, which would otherwise keep
+    every Runner of another thread waiting for its whole length."""
     if not threads:
         yield
         return
@@ -287,7 +290,7 @@ def torch_threads(threads: int | None) -> Iterator[None]:
     if torch.get_num_threads() == threads:
         yield
         return
-    with _TORCH_THREADS:
+    with _TORCH_THREADS if exclusive else nullcontext():
         before = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:

@@ -117,6 +117,7 @@ def _track(args: argparse.Namespace) -> int:
 
     tracker = _make_tracker(args, mirror=args.mirror)
     writer, frames, with_hand, times, records = None, 0, 0, [], []
+    stopped = False
     try:
         src = open_source(args.video)
         for frame, ts in src:
@@ -141,6 +142,7 @@ def _track(args: argparse.Namespace) -> int:
                 break
     except KeyboardInterrupt:  # Ctrl+C is how a camera run ends: keep the video, JSON and stats so far
         print(f"gesturekit: stopped (Ctrl+C) after {frames} frame(s)", file=sys.stderr)
+        stopped = True
     finally:
         if writer is not None:
             writer.release()
@@ -153,7 +155,7 @@ def _track(args: argparse.Namespace) -> int:
                       "ms_per_frame_median": round(float(np.median(ms)), 2),
                       "ms_per_frame_p90": round(float(np.percentile(ms, 90)), 2),
                       "detector_runs": tracker.stats["detector_runs"]}))
-    return 0
+    return 130 if stopped else 0  # the shell's code for Ctrl+C, as `gestures record` gives
 
 
 # --- eval pipeline -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from ..detector import Detections, decode, detection_metrics, found_rate, letterbox, to_batch
 from ..nn import create_model
+from ..runtime import torch_threads
 from .detector_data import (
     BOX_MARGIN,
     DetectionScenes,
@@ -151,8 +152,8 @@ def train_detector(hands: str | Path | None = None, data: str | Path | None = No
         print(f"init: {n} tensors from {init}")
     hard = None
     if hard_share:
-        torch.set_num_threads(cfg.threads)
-        hard = missed_photos(model.to(pick_device(cfg.device)).eval(), hands_c, input_size)
+        with torch_threads(cfg.threads, exclusive=False):
+            hard = missed_photos(model.to(pick_device(cfg.device)).eval(), hands_c, input_size)
         print(f"hard: {len(hard)} of {len(hands_c['images'])} photos missed; {hard_share:.0%} of hand photos drawn from them")
     train_set = DetectionScenes(hands_c, ego_train, scenes_per_epoch, canvas, cfg.seed, hard=hard,
                                 hard_share=hard_share)

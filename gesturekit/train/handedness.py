@@ -165,7 +165,6 @@ def train_handedness(csvs: list[Path], out: Path, val_csvs: list[Path] = (), cfg
     ``teacher_points`` by the CSVs' own points. The best epoch is chosen on held-out side accuracy."""
     cfg = cfg or TrainConfig(epochs=14, batch_size=128, lr=3e-3, weight_decay=1e-3, out="runs/handedness",
                              monitor="side_acc")
-    torch.set_num_threads(cfg.threads)
     d = hand_crops(csvs, copies, cfg.seed, regressor, teacher_points, cfg.threads, cache)
     tr, va = stratified_split(np.char.add(d["right"].astype(str), d["source"].astype(str)), val_fraction, cfg.seed)
     tr = tr[np.abs(d["chir_teacher"][tr]) >= EDGE_ON]

@@ -13,6 +13,7 @@ from ..errors import LayoutMismatchError
 from ..io import read_keypoints
 from ..layouts import HAND_21, KeypointLayout
 from ..nn import create_model
+from ..runtime import torch_threads
 from .cache import build_cache
 from .keypoint_data import KeypointCrops, check_point_names, source_layout
 from .loop import (
@@ -154,8 +155,7 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
                                       "layout), so it cannot tell which images are hard; train without "
                                       "hard_share first, then go on with --init <that run>/best.pt --hard-share")
     if hard_share:
-        torch.set_num_threads(cfg.threads)
-        with torch.no_grad():
+        with torch_threads(cfg.threads, exclusive=False), torch.no_grad():
             hard = hard_indices(model.to(pick_device(cfg.device)).eval(), KeypointCrops(train_cache, layout, input_size, None, cfg.seed,
                                                             source_layout=src_layout), hard_share)
         print(f"hard: {len(hard)} of {len(train_cache['images'])} images drawn twice per epoch")

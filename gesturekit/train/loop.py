@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..errors import ModelFileError
-from ..runtime import load_torch_checkpoint
+from ..runtime import load_torch_checkpoint, torch_threads
 
 
 @dataclass
@@ -175,10 +175,15 @@ def fit(model: torch.nn.Module, train_set, loss_fn: Callable, evaluate: Callable
     """Train ``model``; resumes from ``cfg.out/last.pt`` when it exists. Returns the history.
 
     ``data_key`` fingerprints the training data (e.g. :func:`data_key`): a ``last.pt`` saved on
-    other data is refused instead of resumed (the step count alone cannot tell same-sized sets)."""
+    other data is refused instead of resumed (the step count alone cannot tell same-sized sets).
+    Torch runs on ``cfg.threads`` threads meanwhile; the caller's count is put back after."""
+    with torch_threads(cfg.threads, exclusive=False):
+        return _fit(model, train_set, loss_fn, evaluate, cfg, collate, on_epoch, data_key)
+
+
+def _fit(model, train_set, loss_fn, evaluate, cfg: TrainConfig, collate, on_epoch, data_key) -> list[dict]:
     from tqdm import tqdm
 
-    torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     device = pick_device(cfg.device)
     model.to(device)

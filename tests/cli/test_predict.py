@@ -176,7 +176,7 @@ def test_ctrl_c_ends_a_camera_run_and_keeps_what_was_tracked(tmp_path, monkeypat
     monkeypatch.setattr(cli_predict, "_make_tracker", make)
     video = write_clip(tmp_path / "v.avi", 9, fps=30.0, start=0, step=0)
     js, out = tmp_path / "frames.json", tmp_path / "a.mp4"
-    assert main(["track", str(video), "--json", str(js), "--out", str(out)]) == 0
+    assert main(["track", str(video), "--json", str(js), "--out", str(out)]) == 130
     printed, err = capsys.readouterr()
     assert json.loads(printed.strip().splitlines()[-1])["frames"] == 3 and "Ctrl+C" in err
     assert len(json.loads(js.read_text())["frames"]) == 3

@@ -65,3 +65,27 @@ def test_weight_average_ramps_its_decay_up_then_holds_it():
     for bad in (-0.1, 1.0):
         with pytest.raises(ValueError, match="TrainConfig.ema"):
             TrainConfig(ema=bad)
+
+
+def test_fit_trains_on_its_threads_and_puts_the_callers_count_back(tmp_path):
+    torch = pytest.importorskip("torch")
+
+    from gesturekit.train.loop import TrainConfig, fit
+
+    class Net(torch.nn.Linear):
+        arch = "linear"
+
+    seen = []
+
+    def loss_fn(m, batch):
+        seen.append(torch.get_num_threads())
+        x, y = batch
+        return torch.nn.functional.mse_loss(m(x), y)
+
+    data = torch.utils.data.TensorDataset(torch.randn(8, 2), torch.randn(8, 1))
+    before = torch.get_num_threads()
+    mine = 1 if before != 1 else 2
+    cfg = TrainConfig(epochs=1, batch_size=4, lr=1e-2, threads=mine, workers=0, out=str(tmp_path), monitor="score")
+    fit(Net(2, 1), data, loss_fn, lambda m: {"score": 0.0}, cfg)
+    assert seen and set(seen) == {mine}
+    assert torch.get_num_threads() == before
