@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -162,20 +163,15 @@ def _track(args: argparse.Namespace) -> int:
 
 def evaluate_pipeline(tracker, data: Path, limit: int | None = None, seed: int = 0,
                       sizes: tuple[int, int] | None = None) -> dict:
-    """Full image → tracker (static mode) against YOLO-pose labels: share of labelled hands
-    found (IoU ≥ 0.5 between the hand's keypoint box and the label's keypoint box) and
-    PCK@0.1 (of the longer side of the label box) on every labelled hand (a missed hand scores 0).
+    """Full image → tracker (static mode) against YOLO-pose labels, scored by :func:`pipeline_scores`.
     ``limit`` scores a seeded random subset (the first files of a folder are not typical);
     ``sizes`` (w, h) skips reading image headers when all images share one size."""
     import cv2
 
-    from ..geometry import iou
     from ..io import read_yolo_pose, seeded_subset
-    from ..io.sample import boxes_from_keypoints
 
     samples = seeded_subset(read_yolo_pose(data, sizes=sizes), limit, seed)
-    found = total = 0
-    pck_all, pck_found, times = [], [], []
+    readings, times = [], []
     for s in samples:
         img = cv2.imread(str(s.image))
         if img is None:
@@ -183,22 +179,40 @@ def evaluate_pipeline(tracker, data: Path, limit: int | None = None, seed: int =
         t = time.perf_counter()
         hands = tracker.process(img)
         times.append(time.perf_counter() - t)
-        gts = boxes_from_keypoints(s.keypoints, s.visible)
-        for gt_kp, vis, gt_box in zip(s.keypoints, s.visible, gts):
+        readings.append([h.keypoints for h in hands])
+    ms = np.array(times) * 1000
+    return {**pipeline_scores(samples, readings), "ms_median": float(np.median(ms)) if len(ms) else 0.0}
+
+
+def pipeline_scores(samples: Sequence, readings: Sequence[Sequence[np.ndarray]]) -> dict:
+    """Each labelled hand of ``samples`` (:class:`~gesturekit.io.Sample`) against the hands read on
+    its image (``readings[i]``: each hand's (K, 2) points in pixels): the share found (IoU ≥ 0.5
+    between the reading's keypoint box and the label's) and PCK@0.1 (of the longer side of the label
+    box) on every labelled hand, a missed hand scoring 0. Any reader's points are scored alike, so
+    a peer (``bench/pipeline_vs_mediapipe.py``) is measured exactly as ``eval pipeline`` measures us."""
+    from ..geometry import box_of, iou
+    from ..io.sample import boxes_from_keypoints
+
+    if len(samples) != len(readings):
+        raise ValueError(f"{len(samples)} samples but {len(readings)} readings")
+    found = total = 0
+    pck_all, pck_found = [], []
+    for s, hands in zip(samples, readings):
+        boxes = [box_of(np.asarray(kp, np.float32)) for kp in hands]
+        for gt_kp, vis, gt_box in zip(s.keypoints, s.visible, boxes_from_keypoints(s.keypoints, s.visible)):
             total += 1
-            best = max(hands, key=lambda h: iou(h.box, gt_box), default=None)
-            ok = best is not None and iou(best.box, gt_box) >= 0.5
+            best = max(range(len(boxes)), key=lambda i: iou(boxes[i], gt_box), default=None)
+            ok = best is not None and iou(boxes[best], gt_box) >= 0.5
             found += ok
             thr = 0.1 * max(gt_box[2] - gt_box[0], gt_box[3] - gt_box[1])
-            pck = float((np.linalg.norm(best.keypoints - gt_kp, axis=1)[vis] <= thr).mean()) if ok and vis.any() else 0.0
+            pck = (float((np.linalg.norm(np.asarray(hands[best]) - gt_kp, axis=1)[vis] <= thr).mean())
+                   if ok and vis.any() else 0.0)
             pck_all.append(pck)
             if ok:
                 pck_found.append(pck)
-    ms = np.array(times) * 1000
     return {"images": len(samples), "hands": total, "found@iou0.5": found / max(total, 1),
             "pck@0.1": float(np.mean(pck_all)) if pck_all else 0.0,
             "pck@0.1_found": float(np.mean(pck_found)) if pck_found else 0.0,
-            "ms_median": float(np.median(ms)) if len(ms) else 0.0,
             "targets": {"found@iou0.5": 0.98, "pck@0.1": 0.93}}
 
 

@@ -118,6 +118,30 @@ def test_eval_pipeline_scores_an_oracle_perfectly(shared_data):
     assert res["images"] == 6 and res["found@iou0.5"] == 1.0 and res["pck@0.1"] == 1.0
 
 
+def test_pipeline_scores_any_readers_points_alike():
+    """``eval pipeline``'s scoring, used on MediaPipe's points too: a missed hand scores 0, a reading
+    must overlap the label at IoU ≥ 0.5, and PCK@0.1 counts labelled points only."""
+    from pathlib import Path
+
+    from gesturekit.io import Sample
+
+    rng = np.random.default_rng(0)
+    hand = rng.uniform(100, 200, (21, 2)).astype(np.float32)   # a ~100 px hand
+    vis = np.ones((1, 21), bool)
+    samples = [Sample(Path(f"{i}.jpg"), 320, 240, keypoints=hand[None].copy(), visible=vis.copy()) for i in range(4)]
+    samples[3].visible[0, :10] = False          # unlabelled points carry no score...
+    near = hand.copy()
+    near[:5] += 30                              # 5 of 21 points off by 42 px > 0.1 × ~100 px
+    far = hand + 80                             # the same shape, mostly off the label's box
+    readings = [[hand], [far, near], [], [near]]
+    res = cli_predict.pipeline_scores(samples, readings)
+    assert res["hands"] == 4 and res["found@iou0.5"] == 0.75
+    assert res["pck@0.1_found"] == pytest.approx((1 + 16 / 21 + 1) / 3)   # ...so the 4th is perfect
+    assert res["pck@0.1"] == pytest.approx((1 + 16 / 21 + 0 + 1) / 4)
+    with pytest.raises(ValueError, match="4 samples but 3 readings"):
+        cli_predict.pipeline_scores(samples, readings[:3])
+
+
 def test_tracker_flags_reach_the_options():
     import argparse
 
