@@ -1,4 +1,4 @@
-"""``gesturekit eval keypoints|detector|…``: score a model and print JSON.
+"""``gesturekit eval keypoints|detector|handedness|…``: score a model and print JSON.
 
 Other modules add their own ``eval`` targets through ``add_eval_subcommand(what)``.
 """
@@ -44,6 +44,7 @@ def add_commands(sub) -> None:
     k.add_argument("--json", action="store_true", help="print JSON only")
     k.set_defaults(func=_eval_keypoints)
     __import__("gesturekit.cli.detector", fromlist=["_"]).add_eval_subcommand(what)
+    __import__("gesturekit.cli.handedness", fromlist=["_"]).add_eval_subcommand(what)
     for fn in _EXTRA:
         fn(what)
 

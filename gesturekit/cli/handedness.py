@@ -44,3 +44,28 @@ def _train(args: argparse.Namespace) -> int:
     from ..train.handedness import run  # torch: the train extra
 
     return run(args)
+
+
+def add_eval_subcommand(what) -> None:
+    """Add ``handedness`` to the ``eval`` sub-parsers ``what``."""
+    e = what.add_parser("handedness", help="score a handedness model on teacher-labelled hands (the train extra)")
+    e.add_argument("--csv", type=Path, nargs="+", default=[SIDES_DIR / "val.csv"],
+                   help=f"keypoints_mediapipe.csv-style files with a handedness column (default: {SIDES_DIR / 'val.csv'})")
+    e.add_argument("--model", help="handedness model, .onnx or .pt (default: the shipped one)")
+    e.add_argument("--regressor", help="keypoint model whose points place the crops (default: the shipped one)")
+    e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--cache", type=Path, help="keep the crops here between runs (.npz)")
+    e.add_argument("--json", action="store_true", help="print JSON only")
+    e.set_defaults(func=_eval)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from ..train.handedness import evaluate_handedness
+    from . import eval as _eval_cli
+
+    missing = [str(p) for p in args.csv if not Path(p).is_file()]
+    if missing:
+        raise SystemExit(f"not found: {', '.join(missing)} (hands26k's sides come from bench/mediapipe_handedness.py)")
+    _eval_cli.print_metrics(evaluate_handedness(args.csv, args.model, args.regressor, args.threads, args.cache),
+                            args.json)
+    return 0

@@ -113,12 +113,17 @@ def read_sources(csvs: list[Path]) -> tuple[list[Path], np.ndarray, np.ndarray, 
     return images, kp, right, src
 
 
-def prob_back(model: torch.nn.Module, crops: np.ndarray, mirrored: bool = False, batch: int = 512) -> np.ndarray:
-    """P(back toward the camera) for each hand's first crop (``mirrored``: the crops flipped)."""
+def prob_back(model, crops: np.ndarray, mirrored: bool = False, batch: int = 512) -> np.ndarray:
+    """P(back toward the camera) for each hand's first crop (``mirrored``: the crops flipped).
+    ``model``: the torch net in training, or a :class:`~gesturekit.runtime.Runner` (numpy in and out)."""
     out = []
     for s in range(0, len(crops), batch):
-        x = torch.from_numpy(crops_to_batch(crops[s:s + batch, 0]))
-        out.append(model(x.flip(3) if mirrored else x)["p_back"].float().cpu().numpy())
+        x = crops_to_batch(crops[s:s + batch, 0])
+        x = np.ascontiguousarray(x[..., ::-1]) if mirrored else x
+        if isinstance(model, torch.nn.Module):
+            out.append(model(torch.from_numpy(x))["p_back"].float().cpu().numpy().reshape(-1))
+        else:
+            out.append(np.asarray(model(x)["p_back"], np.float32).reshape(-1))
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
@@ -152,6 +157,21 @@ def side_scores(model: torch.nn.Module, d: dict[str, np.ndarray], rows: np.ndarr
     return {"side_acc": float(((side_probability(pb, chir) >= 0.5) == right).mean()),
             "side_acc_mirrored": float(((side_probability(pbm, -chir) >= 0.5) != right).mean()),
             "facing_acc": float(((pb[facing] >= 0.5) == back[facing]).mean()) if facing.any() else 0.0}
+
+
+def evaluate_handedness(csvs: list[Path], model: str | Path | None = None, regressor: str | Path | None = None,
+                        threads: int = 2, cache: Path | None = None, teacher_points: bool = False) -> dict:
+    """Score a handedness model (default: the shipped one; ``.onnx`` or ``.pt``) on every hand of
+    ``csvs`` (teacher-labelled, as for training), its crops placed by ``regressor``'s points as the
+    tracker places them (``teacher_points``: by the CSVs' own): side accuracy, the same mirrored,
+    and facing accuracy (:func:`side_scores`)."""
+    from ..handedness import HandednessClassifier
+
+    classifier = HandednessClassifier(model, threads=threads)
+    d = hand_crops(csvs, 0, 0, regressor, teacher_points, threads, cache)
+    with torch.no_grad():
+        res = side_scores(classifier.runner, d, np.arange(len(d["right"])))
+    return {"model": str(classifier.path), "hands": int(len(d["right"])), **res}
 
 
 def train_handedness(csvs: list[Path], out: Path, val_csvs: list[Path] = (), cfg: TrainConfig | None = None,

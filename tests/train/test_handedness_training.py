@@ -6,7 +6,7 @@ import pytest
 from fakes import hand_at
 
 from gesturekit.handedness import HandednessClassifier
-from gesturekit.train.handedness import FacingCrops, train_handedness
+from gesturekit.train.handedness import FacingCrops, evaluate_handedness, train_handedness
 from gesturekit.train.loop import TrainConfig
 
 
@@ -40,6 +40,11 @@ def test_trains_exports_and_loads_a_facing_model(tmp_path):
                            cache=tmp_path / "crops.npz")
     assert res["held_out_side_acc"] >= 0.8 and res["held_out_side_acc_mirrored"] >= 0.8
     assert (tmp_path / "runs" / "last.pt").is_file() and (tmp_path / "crops.npz").is_file()
+    # what `gesturekit eval handedness` reports: the same for both files, on every row
+    scores = [evaluate_handedness([path], tmp_path / "model" / f"handedness.{ext}", threads=1, teacher_points=True)
+              for ext in ("onnx", "pt")]
+    assert scores[0]["hands"] == 48 and scores[0]["side_acc"] >= 0.8
+    assert scores[0]["side_acc"] == pytest.approx(scores[1]["side_acc"], abs=1 / 48)
     clf = HandednessClassifier(tmp_path / "model" / "handedness.onnx")
     for back, side in ((True, "right"), (False, "left")):
         img, kp = _photo(back, rng)
@@ -64,3 +69,10 @@ def test_cli_names_missing_label_files(tmp_path):
 
     with pytest.raises(SystemExit, match="none.csv.*mediapipe_handedness"):
         main(["train", "handedness", "--csv", str(tmp_path / "none.csv"), "--val"])
+
+
+def test_eval_handedness_names_a_missing_csv(tmp_path, capsys):
+    from gesturekit.cli import main
+
+    with pytest.raises(SystemExit, match="gone.csv.*bench/mediapipe_handedness.py"):
+        main(["eval", "handedness", "--csv", str(tmp_path / "gone.csv")])
