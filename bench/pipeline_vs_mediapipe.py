@@ -8,7 +8,8 @@ labels MediaPipe made. This runs MediaPipe itself (0.10.21, static mode, two han
 in its own venv through ``bench_tracker``'s worker) on the same photos and scores its points with
 ``gesturekit eval pipeline``'s own scoring (:func:`gesturekit.cli.predict.pipeline_scores`): how
 far the label maker, run again, is from its own labels says how much of the target is reachable.
-Times are left to ``bench_tracker.py``; this measures accuracy only.
+``overlap`` counts the hands each reader finds that the other misses (gesturekit against
+MediaPipe full). Times are left to ``bench_tracker.py``; this measures accuracy only.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def main() -> int:
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from gesturekit import HandTracker, TrackerOptions
-    from gesturekit.cli.predict import pipeline_scores
+    from gesturekit.cli.predict import match_hands, pipeline_scores
     from gesturekit.io import read_yolo_pose, seeded_subset
 
     samples = seeded_subset(read_yolo_pose(a.data), a.limit, 0)
@@ -47,19 +48,24 @@ def main() -> int:
     shapes = {f.shape for f in frames}
     if len(shapes) != 1:
         raise SystemExit(f"photos of {len(shapes)} sizes: the MediaPipe worker takes one stacked array")
-    rows = {}
+    readings = {}
     with tempfile.TemporaryDirectory() as tmp:
         stack = Path(tmp) / "frames.npy"
         np.save(stack, np.stack(frames))
         for name, complexity in (("mediapipe_lite", 0), ("mediapipe_full", 1)):
             res = run_mediapipe(a.mp_python, {"static": True, "max_hands": 2, "complexity": complexity,
                                               "frames": str(stack)}, a.threads)
-            rows[name] = pipeline_scores(samples, [[np.array(k, np.float32) for k in r["kps"]] for r in res])
-            print(name, {k: round(v, 4) for k, v in rows[name].items() if isinstance(v, float)}, flush=True)
+            readings[name] = [[np.array(k, np.float32) for k in r["kps"]] for r in res]
     with HandTracker(TrackerOptions(max_hands=2, threads=a.threads)) as tracker:
-        rows["gesturekit"] = pipeline_scores(samples, [[h.keypoints for h in tracker.process(f)] for f in frames])
-    print("gesturekit", {k: round(v, 4) for k, v in rows["gesturekit"].items() if isinstance(v, float)})
-    save_json(a.json, {"data": str(a.data), "images": len(samples), "rows": rows})
+        readings["gesturekit"] = [[h.keypoints for h in tracker.process(f)] for f in frames]
+    rows = {name: pipeline_scores(samples, r) for name, r in readings.items()}
+    for name, row in rows.items():
+        print(name, {k: round(v, 4) for k, v in row.items() if isinstance(v, float)})
+    ours, theirs = (match_hands(samples, readings[n])[0] for n in ("gesturekit", "mediapipe_full"))
+    overlap = {"both": int((ours & theirs).sum()), "gesturekit_only": int((ours & ~theirs).sum()),
+               "mediapipe_full_only": int((~ours & theirs).sum()), "neither": int((~ours & ~theirs).sum())}
+    print("found by (gesturekit vs MediaPipe full):", overlap)
+    save_json(a.json, {"data": str(a.data), "images": len(samples), "rows": rows, "overlap": overlap})
     return 0
 
 

@@ -190,30 +190,31 @@ def pipeline_scores(samples: Sequence, readings: Sequence[Sequence[np.ndarray]])
     between the reading's keypoint box and the label's) and PCK@0.1 (of the longer side of the label
     box) on every labelled hand, a missed hand scoring 0. Any reader's points are scored alike, so
     a peer (``bench/pipeline_vs_mediapipe.py``) is measured exactly as ``eval pipeline`` measures us."""
+    found, pck = match_hands(samples, readings)
+    return {"images": len(samples), "hands": len(found), "found@iou0.5": float(found.mean()) if len(found) else 0.0,
+            "pck@0.1": float(pck.mean()) if len(pck) else 0.0,
+            "pck@0.1_found": float(pck[found].mean()) if found.any() else 0.0,
+            "targets": {"found@iou0.5": 0.98, "pck@0.1": 0.93}}
+
+
+def match_hands(samples: Sequence, readings: Sequence[Sequence[np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per labelled hand, in order: found (bool) and PCK@0.1 (0 when missed), as :func:`pipeline_scores` counts them."""
     from ..geometry import box_of, iou
     from ..io.sample import boxes_from_keypoints
 
     if len(samples) != len(readings):
         raise ValueError(f"{len(samples)} samples but {len(readings)} readings")
-    found = total = 0
-    pck_all, pck_found = [], []
+    found, pck = [], []
     for s, hands in zip(samples, readings):
         boxes = [box_of(np.asarray(kp, np.float32)) for kp in hands]
         for gt_kp, vis, gt_box in zip(s.keypoints, s.visible, boxes_from_keypoints(s.keypoints, s.visible)):
-            total += 1
             best = max(range(len(boxes)), key=lambda i: iou(boxes[i], gt_box), default=None)
             ok = best is not None and iou(boxes[best], gt_box) >= 0.5
-            found += ok
             thr = 0.1 * max(gt_box[2] - gt_box[0], gt_box[3] - gt_box[1])
-            pck = (float((np.linalg.norm(np.asarray(hands[best]) - gt_kp, axis=1)[vis] <= thr).mean())
-                   if ok and vis.any() else 0.0)
-            pck_all.append(pck)
-            if ok:
-                pck_found.append(pck)
-    return {"images": len(samples), "hands": total, "found@iou0.5": found / max(total, 1),
-            "pck@0.1": float(np.mean(pck_all)) if pck_all else 0.0,
-            "pck@0.1_found": float(np.mean(pck_found)) if pck_found else 0.0,
-            "targets": {"found@iou0.5": 0.98, "pck@0.1": 0.93}}
+            found.append(ok)
+            pck.append(float((np.linalg.norm(np.asarray(hands[best]) - gt_kp, axis=1)[vis] <= thr).mean())
+                       if ok and vis.any() else 0.0)
+    return np.array(found, bool), np.array(pck, np.float64)
 
 
 def add_eval_subcommand(what) -> None:
