@@ -22,6 +22,9 @@ KP_STAGES = [(48, 2, 2, 3), (96, 3, 2, 3), (128, 2, 1, 3)]
 # The same stages with more blocks, each stage's first blocks named as in KP_STAGES: a KP_STAGES
 # checkpoint loads with the extra blocks at identity (see make_stages' zero_init_residual).
 KP_STAGES_DEEP = [(48, 2, 2, 3), (96, 4, 2, 3), (128, 4, 1, 3)]
+# The same blocks twice as wide inside (expansion 6) at stride 16, where an 8×8 map makes width
+# cheap: a KP_STAGES checkpoint loads with the new hidden channels feeding nothing (see adapt_checkpoint).
+KP_STAGES_WIDE = [(48, 2, 2, 3), (96, 3, 2, 6), (128, 2, 1, 6)]
 
 
 class KeypointBackbone(nn.Module):
@@ -130,16 +133,33 @@ class KeypointNet(nn.Module):
         return out
 
     def adapt_checkpoint(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """A coarse SimCC checkpoint's first MLP layer spread over this fine head's doubled map
-        (each coarse cell's weight shared by its four copies): the same function, to train on."""
+        """A smaller net's checkpoint made to fit this one with its function unchanged, to train on.
+
+        A coarse SimCC head's first MLP layer is spread over a fine head's doubled map (each coarse
+        cell's weight shared by its four copies). Backbone tensors smaller than this net's (fewer
+        hidden channels in a block) are copied into this net's own initial tensors, and the
+        channels they lack *as inputs* get zero weight: the new hidden channels feed nothing until
+        trained (Net2Net's function-preserving widening, with zeros instead of copies)."""
         key = "head.mlp.0.weight"
         w = state.get(key)
-        if not self.fine or w is None or w.shape[1] * 4 != self.head.mlp[0].in_features:
-            return state
-        side = round(w.shape[1] ** 0.5)
-        w = w.view(w.shape[0], side, side) / 4.0
-        w = w.repeat_interleave(2, dim=1).repeat_interleave(2, dim=2)
-        return {**state, key: w.reshape(w.shape[0], -1)}
+        if self.fine and w is not None and w.shape[1] * 4 == self.head.mlp[0].in_features:
+            side = round(w.shape[1] ** 0.5)
+            w = w.view(w.shape[0], side, side) / 4.0
+            w = w.repeat_interleave(2, dim=1).repeat_interleave(2, dim=2)
+            state = {**state, key: w.reshape(w.shape[0], -1)}
+        own = self.state_dict()
+        grown = {}
+        for k, v in state.items():
+            mine = own.get(k)
+            if (not k.startswith("backbone.stages.") or mine is None or mine.dim() != v.dim() or mine.shape == v.shape
+                    or any(a < b for a, b in zip(mine.shape, v.shape))):
+                continue
+            t = mine.clone()
+            if t.dim() > 1 and t.shape[1] > v.shape[1]:
+                t[:, v.shape[1]:] = 0   # inputs the checkpoint lacks: new channels contribute nothing
+            t[tuple(slice(0, n) for n in v.shape)] = v
+            grown[k] = t
+        return {**state, **grown}
 
 
 def simcc_decode(lx: torch.Tensor, ly: torch.Tensor, window: int = 3):
@@ -173,6 +193,12 @@ def kpnet_simcc_fine(num_points: int = 21, input_size: int = 128) -> KeypointNet
 def kpnet_simcc_deep(num_points: int = 21, input_size: int = 128) -> KeypointNet:
     """``kpnet_simcc_fine`` with 3 more blocks at stride 16: a fine checkpoint loads into it with its function unchanged."""
     return KeypointNet(num_points, input_size, head="simcc", fine=True, stages=KP_STAGES_DEEP)
+
+
+@register_model
+def kpnet_simcc_wide(num_points: int = 21, input_size: int = 128) -> KeypointNet:
+    """``kpnet_simcc_fine`` with twice the hidden channels in the stride-16 blocks: a fine checkpoint loads into it with its function unchanged."""
+    return KeypointNet(num_points, input_size, head="simcc", fine=True, stages=KP_STAGES_WIDE)
 
 
 @register_model

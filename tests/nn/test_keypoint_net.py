@@ -7,7 +7,8 @@ from gesturekit.nn import create_model  # noqa: E402
 from gesturekit.train.loop import warm_start  # noqa: E402
 
 
-@pytest.mark.parametrize("arch", ["kpnet_simcc", "kpnet_simcc_fine", "kpnet_simcc_deep", "kpnet_coord"])
+@pytest.mark.parametrize("arch", ["kpnet_simcc", "kpnet_simcc_fine", "kpnet_simcc_deep", "kpnet_simcc_wide",
+                                  "kpnet_coord"])
 def test_every_keypoint_net_gives_points_in_the_crop_and_confidences(arch):
     torch.manual_seed(0)
     m = create_model(arch, num_points=12, input_size=128).eval()
@@ -57,6 +58,36 @@ def test_a_fine_checkpoint_loads_into_the_deep_net_with_its_function_unchanged(t
         np.testing.assert_allclose(a["simcc_x"].numpy(), b["simcc_x"].numpy(), atol=1e-4)
         deep.backbone.stages[2][-1].block[-1][1].weight.fill_(1.0)  # an extra block, once trained
         assert (deep(x)["simcc_x"] - a["simcc_x"]).abs().max() > 1e-3
+
+
+def test_a_fine_checkpoint_loads_into_the_wide_net_with_its_function_unchanged(tmp_path):
+    torch.manual_seed(0)
+    fine = create_model("kpnet_simcc_fine", num_points=21, input_size=128)
+    with torch.no_grad():
+        for p in fine.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+        for m in fine.modules():   # running statistics away from their init too
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
+    fine.eval()
+    torch.save({"model": fine.state_dict()}, tmp_path / "fine.pt")
+    wide = create_model("kpnet_simcc_wide", num_points=21, input_size=128)
+    assert warm_start(wide, tmp_path / "fine.pt") == len(fine.state_dict())   # every tensor found its place
+    assert sum(p.numel() for p in wide.parameters()) > 1.5 * sum(p.numel() for p in fine.parameters())
+    wide.eval()
+    x = torch.rand(3, 3, 128, 128)
+    with torch.no_grad():
+        a = fine(x)
+        np.testing.assert_allclose(a["simcc_x"].numpy(), wide(x)["simcc_x"].numpy(), atol=1e-4)
+        project = wide.backbone.stages[2][0].block[-1][0].weight   # a block's output conv, once trained
+        project[:, project.shape[1] // 2:] = 0.1
+        assert (wide(x)["simcc_x"] - a["simcc_x"]).abs().max() > 1e-3
+    # a checkpoint of another layout still loads only the tensors whose shapes match (no growing heads)
+    twelve = create_model("kpnet_simcc_fine", num_points=12, input_size=128)
+    torch.save({"model": twelve.state_dict()}, tmp_path / "twelve.pt")
+    assert warm_start(create_model("kpnet_simcc_fine", num_points=21, input_size=128), tmp_path / "twelve.pt") < \
+        len(twelve.state_dict())
 
 
 @pytest.mark.parametrize("arch, kwargs", [
