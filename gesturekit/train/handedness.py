@@ -147,9 +147,10 @@ def hand_crops(csvs: list[Path], copies: int, seed: int, regressor: str | Path |
     return data
 
 
-def side_scores(model: torch.nn.Module, d: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, float]:
-    """Side accuracy on ``rows`` (facing from ``model``, chirality from our points, as the tracker
-    joins them), the same rows mirrored, and facing accuracy where the teacher's hand is not edge-on."""
+def side_scores(model, d: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, float]:
+    """Side accuracy on ``rows`` (facing from ``model``, as :func:`prob_back` takes it; chirality
+    from our points, as the tracker joins them), the same rows mirrored, and facing accuracy where
+    the teacher's hand is not edge-on."""
     pb, pbm = prob_back(model, d["crops"][rows]), prob_back(model, d["crops"][rows], mirrored=True)
     chir, right = chirality(d["kp"][rows]), d["right"][rows]
     facing = np.abs(d["chir_teacher"][rows]) >= EDGE_ON
@@ -169,8 +170,7 @@ def evaluate_handedness(csvs: list[Path], model: str | Path | None = None, regre
 
     classifier = HandednessClassifier(model, threads=threads)
     d = hand_crops(csvs, 0, 0, regressor, teacher_points, threads, cache)
-    with torch.no_grad():
-        res = side_scores(classifier.runner, d, np.arange(len(d["right"])))
+    res = side_scores(classifier.runner, d, np.arange(len(d["right"])))
     return {"model": str(classifier.path), "hands": int(len(d["right"])), **res}
 
 
