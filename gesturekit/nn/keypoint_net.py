@@ -32,6 +32,7 @@ class KeypointBackbone(nn.Module):
         super().__init__()
         self.stem = nn.Sequential(ConvBNAct(3, stem, 3, 2), ConvBNAct(stem, stem * 2, 3, 2))
         # a deeper layout's extra blocks must start as the identity for a KP_STAGES checkpoint to load
+        # (a wider one's blocks are all overwritten by that checkpoint)
         self.stages, widths = make_stages(stem * 2, stages, zero_init_residual=list(stages) != KP_STAGES)
         self.out_channels = widths[-1]
 

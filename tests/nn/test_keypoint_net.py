@@ -7,6 +7,21 @@ from gesturekit.nn import create_model  # noqa: E402
 from gesturekit.train.loop import warm_start  # noqa: E402
 
 
+def _trained(arch: str, path):
+    """A net with weights and BatchNorm statistics away from their init (so a function-preserving load
+    means something), saved to ``path``; returned in eval mode."""
+    net = create_model(arch, num_points=21, input_size=128)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
+    torch.save({"model": net.state_dict()}, path)
+    return net.eval()
+
+
 @pytest.mark.parametrize("arch", ["kpnet_simcc", "kpnet_simcc_fine", "kpnet_simcc_deep", "kpnet_simcc_wide",
                                   "kpnet_coord"])
 def test_every_keypoint_net_gives_points_in_the_crop_and_confidences(arch):
@@ -20,12 +35,7 @@ def test_every_keypoint_net_gives_points_in_the_crop_and_confidences(arch):
 
 def test_a_coarse_checkpoint_loads_into_the_fine_head_with_its_function_unchanged(tmp_path):
     torch.manual_seed(0)
-    coarse = create_model("kpnet_simcc", num_points=21, input_size=128)
-    with torch.no_grad():  # weights away from their init, so the check means something
-        for p in coarse.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    coarse.eval()
-    torch.save({"model": coarse.state_dict()}, tmp_path / "coarse.pt")
+    coarse = _trained("kpnet_simcc", tmp_path / "coarse.pt")
     fine = create_model("kpnet_simcc_fine", num_points=21, input_size=128)
     n = warm_start(fine, tmp_path / "coarse.pt")
     assert n == len(coarse.state_dict())   # every coarse tensor found its place
@@ -42,12 +52,7 @@ def test_a_coarse_checkpoint_loads_into_the_fine_head_with_its_function_unchange
 
 def test_a_fine_checkpoint_loads_into_the_deep_net_with_its_function_unchanged(tmp_path):
     torch.manual_seed(0)
-    fine = create_model("kpnet_simcc_fine", num_points=21, input_size=128)
-    with torch.no_grad():
-        for p in fine.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    fine.eval()
-    torch.save({"model": fine.state_dict()}, tmp_path / "fine.pt")
+    fine = _trained("kpnet_simcc_fine", tmp_path / "fine.pt")
     deep = create_model("kpnet_simcc_deep", num_points=21, input_size=128)
     assert warm_start(deep, tmp_path / "fine.pt") == len(fine.state_dict())
     assert len(deep.state_dict()) > len(fine.state_dict())
@@ -62,16 +67,7 @@ def test_a_fine_checkpoint_loads_into_the_deep_net_with_its_function_unchanged(t
 
 def test_a_fine_checkpoint_loads_into_the_wide_net_with_its_function_unchanged(tmp_path):
     torch.manual_seed(0)
-    fine = create_model("kpnet_simcc_fine", num_points=21, input_size=128)
-    with torch.no_grad():
-        for p in fine.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-        for m in fine.modules():   # running statistics away from their init too
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.2, 0.2)
-                m.running_var.uniform_(0.5, 2.0)
-    fine.eval()
-    torch.save({"model": fine.state_dict()}, tmp_path / "fine.pt")
+    fine = _trained("kpnet_simcc_fine", tmp_path / "fine.pt")
     wide = create_model("kpnet_simcc_wide", num_points=21, input_size=128)
     assert warm_start(wide, tmp_path / "fine.pt") == len(fine.state_dict())   # every tensor found its place
     assert sum(p.numel() for p in wide.parameters()) > 1.5 * sum(p.numel() for p in fine.parameters())
