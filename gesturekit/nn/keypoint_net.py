@@ -45,6 +45,31 @@ class KeypointBackbone(nn.Module):
         return fine, self.stages[1:](fine)
 
 
+class PointAttention(nn.Module):
+    """One pre-norm transformer layer across a hand's point tokens, as RTMPose's GAU: where a
+    point is hidden or unsure, the others say where it must be. Both residual branches end in a
+    zero-initialised layer, so a head without it loads with its function unchanged."""
+
+    def __init__(self, num_points: int, dim: int, heads: int = 4):
+        super().__init__()
+        self.heads, self.scale = heads, (dim // heads) ** -0.5
+        self.point = nn.Parameter(torch.randn(num_points, dim) * 0.02)   # which point a token is
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.ff = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+        for last in (self.proj, self.ff[-1]):
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        b, k, d = t.shape
+        q, key, v = self.qkv(self.norm1(t) + self.point).view(b, k, 3, self.heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
+        a = torch.softmax(q @ key.transpose(-1, -2) * self.scale, dim=-1) @ v
+        t = t + self.proj(a.transpose(1, 2).reshape(b, k, d))
+        return t + self.ff(self.norm2(t))
+
+
 class SimCCHead(nn.Module):
     """Per-point tokens from a K-channel map, then 1-D classifiers for x and y.
 
@@ -54,7 +79,8 @@ class SimCCHead(nn.Module):
     map: a coarse checkpoint loads with its function unchanged, and training adds the detail.
     """
 
-    def __init__(self, cin: int, num_points: int, feat_hw: int, bins: int, hidden: int = 256, fine_cin: int = 0):
+    def __init__(self, cin: int, num_points: int, feat_hw: int, bins: int, hidden: int = 256, fine_cin: int = 0,
+                 attention: bool = False):
         super().__init__()
         self.k = num_points
         self.to_points = nn.Sequential(ConvBNAct(cin, cin, 5, groups=cin), nn.Conv2d(cin, num_points, 1))
@@ -65,6 +91,7 @@ class SimCCHead(nn.Module):
             nn.init.zeros_(self.fine[-1].bias)
             feat_hw *= 4
         self.mlp = nn.Sequential(nn.Linear(feat_hw, hidden), nn.GELU())
+        self.attention = PointAttention(num_points, hidden) if attention else None
         self.fc_x = nn.Linear(hidden, bins)
         self.fc_y = nn.Linear(hidden, bins)
 
@@ -73,6 +100,8 @@ class SimCCHead(nn.Module):
         if self.fine is not None:
             t = F.interpolate(t, scale_factor=2.0, mode="nearest") + self.fine(fine)
         t = self.mlp(t.flatten(2))  # (B, K, H*W) → (B, K, hidden)
+        if self.attention is not None:
+            t = self.attention(t)
         return {"simcc_x": self.fc_x(t), "simcc_y": self.fc_y(t)}
 
 
@@ -94,7 +123,7 @@ class KeypointNet(nn.Module):
     """
 
     def __init__(self, num_points: int = 21, input_size: int = 128, head: str = "simcc", split: float = 2.0,
-                 fine: bool = False, stages=KP_STAGES):
+                 fine: bool = False, stages=KP_STAGES, attention: bool = False):
         super().__init__()
         if not isinstance(num_points, int) or isinstance(num_points, bool) or num_points < 1:
             raise ValueError(f"num_points: {num_points!r} must be an int >= 1")
@@ -107,11 +136,11 @@ class KeypointNet(nn.Module):
         self.backbone = KeypointBackbone(stages)
         feat = input_size // 16
         self.bins = int(input_size * split)
-        if fine and head != "simcc":
-            raise ValueError("fine: only the simcc head has a fine map")
+        if (fine or attention) and head != "simcc":
+            raise ValueError("fine, attention: only the simcc head has a fine map and point attention")
         if head == "simcc":
             self.head = SimCCHead(self.backbone.out_channels, num_points, feat * feat, self.bins,
-                                  fine_cin=stages[0][0] if fine else 0)
+                                  fine_cin=stages[0][0] if fine else 0, attention=attention)
         elif head == "coord":
             self.head = CoordHead(self.backbone.out_channels, num_points)
         else:
@@ -200,6 +229,12 @@ def kpnet_simcc_deep(num_points: int = 21, input_size: int = 128) -> KeypointNet
 def kpnet_simcc_wide(num_points: int = 21, input_size: int = 128) -> KeypointNet:
     """``kpnet_simcc_fine`` with twice the hidden channels in the stride-16 blocks: a fine checkpoint loads into it with its function unchanged."""
     return KeypointNet(num_points, input_size, head="simcc", fine=True, stages=KP_STAGES_WIDE)
+
+
+@register_model
+def kpnet_simcc_attn(num_points: int = 21, input_size: int = 128) -> KeypointNet:
+    """``kpnet_simcc_wide`` with attention across the point tokens: a wide checkpoint loads into it with its function unchanged."""
+    return KeypointNet(num_points, input_size, head="simcc", fine=True, stages=KP_STAGES_WIDE, attention=True)
 
 
 @register_model

@@ -23,7 +23,7 @@ def _trained(arch: str, path):
 
 
 @pytest.mark.parametrize("arch", ["kpnet_simcc", "kpnet_simcc_fine", "kpnet_simcc_deep", "kpnet_simcc_wide",
-                                  "kpnet_coord"])
+                                  "kpnet_simcc_attn", "kpnet_coord"])
 def test_every_keypoint_net_gives_points_in_the_crop_and_confidences(arch):
     torch.manual_seed(0)
     m = create_model(arch, num_points=12, input_size=128).eval()
@@ -50,36 +50,40 @@ def test_a_coarse_checkpoint_loads_into_the_fine_head_with_its_function_unchange
         assert (fine(x)["simcc_x"] - a["simcc_x"]).abs().max() > 1e-2
 
 
-def test_a_fine_checkpoint_loads_into_the_deep_net_with_its_function_unchanged(tmp_path):
-    torch.manual_seed(0)
-    fine = _trained("kpnet_simcc_fine", tmp_path / "fine.pt")
-    deep = create_model("kpnet_simcc_deep", num_points=21, input_size=128)
-    assert warm_start(deep, tmp_path / "fine.pt") == len(fine.state_dict())
-    assert len(deep.state_dict()) > len(fine.state_dict())
-    deep.eval()
-    x = torch.rand(3, 3, 128, 128)
-    with torch.no_grad():
-        a, b = fine(x), deep(x)
-        np.testing.assert_allclose(a["simcc_x"].numpy(), b["simcc_x"].numpy(), atol=1e-4)
-        deep.backbone.stages[2][-1].block[-1][1].weight.fill_(1.0)  # an extra block, once trained
-        assert (deep(x)["simcc_x"] - a["simcc_x"]).abs().max() > 1e-3
+def _train_extra_block(net):
+    net.backbone.stages[2][-1].block[-1][1].weight.fill_(1.0)
 
 
-def test_a_fine_checkpoint_loads_into_the_wide_net_with_its_function_unchanged(tmp_path):
+def _train_new_hidden_channels(net):
+    project = net.backbone.stages[2][0].block[-1][0].weight   # a block's output conv
+    project[:, project.shape[1] // 2:] = 0.1
+
+
+def _train_point_attention(net):
+    net.head.attention.proj.weight.fill_(0.05)
+
+
+@pytest.mark.parametrize("small, big, train_new_part", [
+    ("kpnet_simcc_fine", "kpnet_simcc_deep", _train_extra_block),
+    ("kpnet_simcc_fine", "kpnet_simcc_wide", _train_new_hidden_channels),
+    ("kpnet_simcc_wide", "kpnet_simcc_attn", _train_point_attention),
+])
+def test_a_checkpoint_grows_into_the_bigger_net_with_its_function_unchanged(tmp_path, small, big, train_new_part):
     torch.manual_seed(0)
-    fine = _trained("kpnet_simcc_fine", tmp_path / "fine.pt")
-    wide = create_model("kpnet_simcc_wide", num_points=21, input_size=128)
-    assert warm_start(wide, tmp_path / "fine.pt") == len(fine.state_dict())   # every tensor found its place
-    assert sum(p.numel() for p in wide.parameters()) > 1.5 * sum(p.numel() for p in fine.parameters())
-    wide.eval()
+    net = _trained(small, tmp_path / "small.pt")
+    grown = create_model(big, num_points=21, input_size=128)
+    assert warm_start(grown, tmp_path / "small.pt") == len(net.state_dict())   # every tensor found its place
+    assert sum(p.numel() for p in grown.parameters()) > 1.3 * sum(p.numel() for p in net.parameters())
+    grown.eval()
     x = torch.rand(3, 3, 128, 128)
     with torch.no_grad():
-        a = fine(x)
-        np.testing.assert_allclose(a["simcc_x"].numpy(), wide(x)["simcc_x"].numpy(), atol=1e-4)
-        project = wide.backbone.stages[2][0].block[-1][0].weight   # a block's output conv, once trained
-        project[:, project.shape[1] // 2:] = 0.1
-        assert (wide(x)["simcc_x"] - a["simcc_x"]).abs().max() > 1e-3
-    # a checkpoint of another layout still loads only the tensors whose shapes match (no growing heads)
+        a = net(x)
+        np.testing.assert_allclose(a["simcc_x"].numpy(), grown(x)["simcc_x"].numpy(), atol=1e-4)
+        train_new_part(grown)   # and the new part does change the output once it has weights
+        assert (grown(x)["simcc_x"] - a["simcc_x"]).abs().max() > 1e-3
+
+
+def test_a_checkpoint_of_another_layout_loads_only_the_tensors_whose_shapes_match(tmp_path):
     twelve = create_model("kpnet_simcc_fine", num_points=12, input_size=128)
     torch.save({"model": twelve.state_dict()}, tmp_path / "twelve.pt")
     assert warm_start(create_model("kpnet_simcc_fine", num_points=21, input_size=128), tmp_path / "twelve.pt") < \
