@@ -77,10 +77,11 @@ class SimCCHead(nn.Module):
     size (nearest), so the tokens come from a map twice as fine. Its last conv starts at zero, and
     :meth:`KeypointNet.adapt_checkpoint` spreads a coarse head's first MLP layer over the doubled
     map: a coarse checkpoint loads with its function unchanged, and training adds the detail.
+    ``attention`` layers of :class:`PointAttention` then mix the tokens, each starting as the identity.
     """
 
     def __init__(self, cin: int, num_points: int, feat_hw: int, bins: int, hidden: int = 256, fine_cin: int = 0,
-                 attention: bool = False):
+                 attention: int = 0):
         super().__init__()
         self.k = num_points
         self.to_points = nn.Sequential(ConvBNAct(cin, cin, 5, groups=cin), nn.Conv2d(cin, num_points, 1))
@@ -91,7 +92,7 @@ class SimCCHead(nn.Module):
             nn.init.zeros_(self.fine[-1].bias)
             feat_hw *= 4
         self.mlp = nn.Sequential(nn.Linear(feat_hw, hidden), nn.GELU())
-        self.attention = PointAttention(num_points, hidden) if attention else None
+        self.attention = nn.Sequential(*(PointAttention(num_points, hidden) for _ in range(attention))) if attention else None
         self.fc_x = nn.Linear(hidden, bins)
         self.fc_y = nn.Linear(hidden, bins)
 
@@ -123,7 +124,7 @@ class KeypointNet(nn.Module):
     """
 
     def __init__(self, num_points: int = 21, input_size: int = 128, head: str = "simcc", split: float = 2.0,
-                 fine: bool = False, stages=KP_STAGES, attention: bool = False):
+                 fine: bool = False, stages=KP_STAGES, attention: int = 0):
         super().__init__()
         if not isinstance(num_points, int) or isinstance(num_points, bool) or num_points < 1:
             raise ValueError(f"num_points: {num_points!r} must be an int >= 1")
@@ -234,7 +235,13 @@ def kpnet_simcc_wide(num_points: int = 21, input_size: int = 128) -> KeypointNet
 @register_model
 def kpnet_simcc_attn(num_points: int = 21, input_size: int = 128) -> KeypointNet:
     """``kpnet_simcc_wide`` with attention across the point tokens: a wide checkpoint loads into it with its function unchanged."""
-    return KeypointNet(num_points, input_size, head="simcc", fine=True, stages=KP_STAGES_WIDE, attention=True)
+    return KeypointNet(num_points, input_size, head="simcc", fine=True, stages=KP_STAGES_WIDE, attention=1)
+
+
+@register_model
+def kpnet_simcc_attn2(num_points: int = 21, input_size: int = 128) -> KeypointNet:
+    """``kpnet_simcc_attn`` with a second attention layer: an attn checkpoint loads into it with its function unchanged."""
+    return KeypointNet(num_points, input_size, head="simcc", fine=True, stages=KP_STAGES_WIDE, attention=2)
 
 
 @register_model
