@@ -37,11 +37,13 @@ def _one(model: str, backend: str, threads: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=str(Path(__file__).resolve().parents[1] / "models" / "keypoints"))
+    ap.add_argument("--model", default=str(Path(__file__).resolve().parents[1] / "models" / "keypoints"),
+                    help="the pair's stem (models/keypoints) or either file of it")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    a.model = str(Path(a.model).with_suffix("")) if Path(a.model).suffix in (".onnx", ".pt") else a.model
     if a.worker:
         print(json.dumps(_one(a.model, a.worker, a.threads)))
         return

@@ -15,7 +15,7 @@ def add_commands(sub) -> None:
     k.add_argument("--data", required=True, nargs="+", help="training folder(s) or label file(s)")
     k.add_argument("--val", help="validation folder (default: 10%% of --data)")
     k.add_argument("--layout", default="hand21", help="layout name (hand21, hand12) or a layout .json")
-    k.add_argument("--arch", default="kpnet_simcc")
+    k.add_argument("--arch", help="network (gesturekit.nn.list_models()); default: --init's, else kpnet_simcc")
     k.add_argument("--input-size", type=int, default=128)
     k.add_argument("--epochs", type=int, default=30)
     k.add_argument("--batch-size", type=int, default=64)

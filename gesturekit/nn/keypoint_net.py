@@ -63,10 +63,13 @@ class PointAttention(nn.Module):
             nn.init.zeros_(last.bias)
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
-        b, k, d = t.shape
-        q, key, v = self.qkv(self.norm1(t) + self.point).view(b, k, 3, self.heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
+        # constant shapes (-1 for the batch): a traced t.shape becomes a chain of small ONNX shape
+        # ops per reshape, each a thread-pool round trip at run time
+        k, d = self.point.shape
+        q, key, v = self.qkv(self.norm1(t) + self.point).reshape(-1, k, 3, self.heads, d // self.heads) \
+            .permute(2, 0, 3, 1, 4).unbind(0)
         a = torch.softmax(q @ key.transpose(-1, -2) * self.scale, dim=-1) @ v
-        t = t + self.proj(a.transpose(1, 2).reshape(b, k, d))
+        t = t + self.proj(a.transpose(1, 2).reshape(-1, k, d))
         return t + self.ff(self.norm2(t))
 
 
@@ -236,12 +239,6 @@ def kpnet_simcc_wide(num_points: int = 21, input_size: int = 128) -> KeypointNet
 def kpnet_simcc_attn(num_points: int = 21, input_size: int = 128) -> KeypointNet:
     """``kpnet_simcc_wide`` with attention across the point tokens: a wide checkpoint loads into it with its function unchanged."""
     return KeypointNet(num_points, input_size, head="simcc", fine=True, stages=KP_STAGES_WIDE, attention=1)
-
-
-@register_model
-def kpnet_simcc_attn2(num_points: int = 21, input_size: int = 128) -> KeypointNet:
-    """``kpnet_simcc_attn`` with a second attention layer: an attn checkpoint loads into it with its function unchanged."""
-    return KeypointNet(num_points, input_size, head="simcc", fine=True, stages=KP_STAGES_WIDE, attention=2)
 
 
 @register_model

@@ -19,6 +19,7 @@ from .keypoint_data import KeypointCrops, check_point_names, source_layout
 from .loop import (
     TrainConfig,
     check_hard_share,
+    checkpoint_arch,
     data_key,
     fit,
     pick_device,
@@ -93,7 +94,7 @@ def check_run_layout(out: Path, layout: KeypointLayout) -> None:
 
 
 def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None = None, layout: KeypointLayout = HAND_21,
-                    arch: str = "kpnet_simcc", input_size: int = 128, cfg: TrainConfig | None = None,
+                    arch: str | None = None, input_size: int = 128, cfg: TrainConfig | None = None,
                     val_limit: int | None = 1000, train_limit: int | None = None,
                     augment: AugmentOptions | None = None, repeat: int = 1,
                     init: str | Path | None = None, hard_share: float = 0.0) -> Path:
@@ -104,7 +105,8 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
     ``val`` None holds out a seeded 10% of ``data``. ``repeat`` draws each image
     several times per epoch (small data sets). ``init`` warm-starts from a checkpoint
     (e.g. the shipped ``models/keypoints.pt``): every tensor whose shape fits is copied, so a
-    new layout keeps the backbone and relearns only the point-specific head. ``hard_share`` > 0
+    new layout keeps the backbone and relearns only the point-specific head. ``arch`` None takes
+    ``init``'s network (every backbone tensor then fits), else ``kpnet_simcc``. ``hard_share`` > 0
     (with ``init``) draws the images the initial model reads worst once more per epoch
     (:func:`hard_indices`).
     """
@@ -143,6 +145,9 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
     idx = np.tile(np.arange(len(train_cache["images"])), repeat)
     val_set = KeypointCrops(val_cache, layout, input_size, None, cfg.seed, source_layout=val_src)
     seed_everything(cfg.seed)  # the weights' initial draw too: a seed repeats a run
+    if arch is None:   # a keypoint net's own network (a detector checkpoint lends only its backbone)
+        arch = checkpoint_arch(init) if init is not None else None
+        arch = arch if arch and arch.startswith("kpnet_") else "kpnet_simcc"
     model = create_model(arch, num_points=layout.num_points, input_size=input_size)
     model.layout = layout
     if init is not None:

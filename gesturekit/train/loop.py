@@ -304,6 +304,13 @@ def check_hard_share(share: float, init, most: float = 1.0) -> None:
         raise ValueError(f"hard_share: must lie in [0, {most}], got {share}")
 
 
+def checkpoint_arch(checkpoint: str | Path) -> str | None:
+    """The registered network name a training or exported checkpoint was built as (None: not recorded)."""
+    ckpt = load_torch_checkpoint(checkpoint)
+    arch = ckpt.get("arch") or (ckpt.get("meta") or {}).get("arch")
+    return arch.get("name") if isinstance(arch, dict) else arch if isinstance(arch, str) else None
+
+
 def warm_start(model: torch.nn.Module, checkpoint: str | Path, prefixes: tuple[str, ...] = ("",)) -> int:
     """Copy every tensor of ``checkpoint`` whose name starts with one of ``prefixes`` and whose shape
     matches ``model``'s; returns how many were copied (ValueError when none is)."""

@@ -231,3 +231,22 @@ def test_coco_point_names_are_checked_against_the_layout(tmp_path, cache_dir):
     with pytest.warns(UserWarning, match=r"point names \['left', 'right', 'tip'\] are not layout 'abc'"):
         check_point_names(samples, KeypointLayout("abc", ("a", "b", "c")), "coco.json")
     check_point_names(samples, _lr3(), "coco.json")  # the same names: nothing to say
+
+
+def test_a_warm_start_keeps_the_initial_models_network_unless_told_otherwise(tmp_path, cache_dir):
+    # with the default network a wide checkpoint's stride-16 blocks fit nowhere: a user's 60 photos
+    # would start with half the backbone untrained
+    import torch
+
+    from gesturekit.layouts import KeypointLayout
+
+    wide = kpt.train_keypoints(_photos(tmp_path / "three"), layout=_lr3(), arch="kpnet_simcc_wide", input_size=64,
+                               cfg=_cfg(tmp_path / "a", 1))
+    four = KeypointLayout("four", ("a", "b", "c", "d"))
+    data = _photos(tmp_path / "four", k=4)
+    arch = lambda best: torch.load(best, weights_only=True)["arch"]["name"]  # noqa: E731
+    assert arch(kpt.train_keypoints(data, layout=four, input_size=64, cfg=_cfg(tmp_path / "b", 1), init=wide)) \
+        == "kpnet_simcc_wide"
+    assert arch(kpt.train_keypoints(data, layout=four, arch="kpnet_simcc", input_size=64,
+                                    cfg=_cfg(tmp_path / "c", 1), init=wide)) == "kpnet_simcc"
+    assert arch(kpt.train_keypoints(data, layout=four, input_size=64, cfg=_cfg(tmp_path / "d", 1))) == "kpnet_simcc"
