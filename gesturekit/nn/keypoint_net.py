@@ -46,8 +46,8 @@ class KeypointBackbone(nn.Module):
 
 
 class PointAttention(nn.Module):
-    """One pre-norm transformer layer across a hand's point tokens, as RTMPose's GAU: where a
-    point is hidden or unsure, the others say where it must be. Both residual branches end in a
+    """One pre-norm transformer layer across a hand's point tokens, where RTMPose has its gated
+    attention unit: where a point is hidden or unsure, the others say where it must be. Both residual branches end in a
     zero-initialised layer, so a head without it loads with its function unchanged."""
 
     def __init__(self, num_points: int, dim: int, heads: int = 4):
@@ -140,6 +140,8 @@ class KeypointNet(nn.Module):
         self.backbone = KeypointBackbone(stages)
         feat = input_size // 16
         self.bins = int(input_size * split)
+        if not isinstance(attention, int) or isinstance(attention, bool) or attention < 0:
+            raise ValueError(f"attention: {attention!r} must be a number of layers >= 0")
         if (fine or attention) and head != "simcc":
             raise ValueError("fine, attention: only the simcc head has a fine map and point attention")
         if head == "simcc":

@@ -103,3 +103,14 @@ def test_sizes_that_cannot_work_are_refused_when_built(arch, kwargs):
     with pytest.raises(ValueError, match=name):
         create_model(arch, **kwargs)
     assert create_model("kpnet_coord", input_size=100)  # the coord head pools: any size works
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"attention": -1}, "attention"), ({"attention": 1.0}, "attention"), ({"attention": True}, "attention"),
+    ({"head": "coord", "attention": 1}, "only the simcc head"),
+])
+def test_attention_that_cannot_work_is_refused_when_built(kwargs, match):
+    from gesturekit.nn.keypoint_net import KeypointNet
+
+    with pytest.raises(ValueError, match=match):
+        KeypointNet(**kwargs)
