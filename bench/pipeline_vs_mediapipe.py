@@ -6,7 +6,7 @@
 The issue's pipeline target (hand found ≥ 0.98, PCK@0.1 ≥ 0.93 on hands26k val) is scored against
 labels MediaPipe made. This runs MediaPipe itself (0.10.21, static mode, two hands, lite and full,
 in its own venv through ``bench_tracker``'s worker) on the same photos and scores its points with
-``gesturekit eval pipeline``'s own scoring (:func:`gesturekit.cli.predict.pipeline_scores`): how
+``gesturekit eval pipeline``'s own scoring (:func:`gesturekit.cli.predict.match_hands`): how
 far the label maker, run again, is from its own labels says how much of the target is reachable.
 ``overlap`` counts the hands each reader finds that the other misses (gesturekit against
 MediaPipe full). Times are left to ``bench_tracker.py``; this measures accuracy only.
@@ -37,7 +37,7 @@ def main() -> int:
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from gesturekit import HandTracker, TrackerOptions
-    from gesturekit.cli.predict import match_hands, pipeline_scores
+    from gesturekit.cli.predict import match_hands, summarize_matches
     from gesturekit.io import read_yolo_pose, seeded_subset
 
     samples = seeded_subset(read_yolo_pose(a.data), a.limit, 0)
@@ -58,10 +58,11 @@ def main() -> int:
             readings[name] = [[np.array(k, np.float32) for k in r["kps"]] for r in res]
     with HandTracker(TrackerOptions(max_hands=2, threads=a.threads)) as tracker:
         readings["gesturekit"] = [[h.keypoints for h in tracker.process(f)] for f in frames]
-    rows = {name: pipeline_scores(samples, r) for name, r in readings.items()}
+    matches = {name: match_hands(samples, r) for name, r in readings.items()}
+    rows = {name: summarize_matches(len(samples), *m) for name, m in matches.items()}
     for name, row in rows.items():
         print(name, {k: round(v, 4) for k, v in row.items() if isinstance(v, float)})
-    ours, theirs = (match_hands(samples, readings[n])[0] for n in ("gesturekit", "mediapipe_full"))
+    ours, theirs = matches["gesturekit"][0], matches["mediapipe_full"][0]
     overlap = {"both": int((ours & theirs).sum()), "gesturekit_only": int((ours & ~theirs).sum()),
                "mediapipe_full_only": int((~ours & theirs).sum()), "neither": int((~ours & ~theirs).sum())}
     print("found by (gesturekit vs MediaPipe full):", overlap)

@@ -190,8 +190,12 @@ def pipeline_scores(samples: Sequence, readings: Sequence[Sequence[np.ndarray]])
     between the reading's keypoint box and the label's) and PCK@0.1 (of the longer side of the label
     box) on every labelled hand, a missed hand scoring 0. Any reader's points are scored alike, so
     a peer (``bench/pipeline_vs_mediapipe.py``) is measured exactly as ``eval pipeline`` measures us."""
-    found, pck = match_hands(samples, readings)
-    return {"images": len(samples), "hands": len(found), "found@iou0.5": float(found.mean()) if len(found) else 0.0,
+    return summarize_matches(len(samples), *match_hands(samples, readings))
+
+
+def summarize_matches(images: int, found: np.ndarray, pck: np.ndarray) -> dict:
+    """:func:`pipeline_scores` from :func:`match_hands`' per-hand verdicts."""
+    return {"images": images, "hands": len(found), "found@iou0.5": float(found.mean()) if len(found) else 0.0,
             "pck@0.1": float(pck.mean()) if len(pck) else 0.0,
             "pck@0.1_found": float(pck[found].mean()) if found.any() else 0.0,
             "targets": {"found@iou0.5": 0.98, "pck@0.1": 0.93}}

@@ -47,8 +47,9 @@ class KeypointBackbone(nn.Module):
 
 class PointAttention(nn.Module):
     """One pre-norm transformer layer across a hand's point tokens, where RTMPose has its gated
-    attention unit: where a point is hidden or unsure, the others say where it must be. Both residual branches end in a
-    zero-initialised layer, so a head without it loads with its function unchanged."""
+    attention unit: where a point is hidden or unsure, the others say where it must be. Both
+    residual branches end in a zero-initialised layer, so a head without it loads with its
+    function unchanged."""
 
     def __init__(self, num_points: int, dim: int, heads: int = 4):
         super().__init__()
@@ -95,7 +96,8 @@ class SimCCHead(nn.Module):
             nn.init.zeros_(self.fine[-1].bias)
             feat_hw *= 4
         self.mlp = nn.Sequential(nn.Linear(feat_hw, hidden), nn.GELU())
-        self.attention = nn.Sequential(*(PointAttention(num_points, hidden) for _ in range(attention))) if attention else None
+        self.attention = (nn.Sequential(*(PointAttention(num_points, hidden) for _ in range(attention)))
+                          if attention else None)
         self.fc_x = nn.Linear(hidden, bins)
         self.fc_y = nn.Linear(hidden, bins)
 
