@@ -103,6 +103,20 @@ def crop_from_box(box: np.ndarray, scale: float, angle: float = 0.0) -> Crop:
     return Crop((x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, y2 - y1) * scale, angle)
 
 
+def skeleton_distance(points: np.ndarray, kp: np.ndarray, edges) -> np.ndarray:
+    """Distance from each of ``points`` (N, 2) to the nearest bone of the hand ``kp`` (K, 2),
+    its bones being ``edges`` (point index pairs); inf where there are no finite bones."""
+    e = np.asarray(edges, int).reshape(-1, 2)
+    a, b = kp[e[:, 0]], kp[e[:, 1]]
+    ok = np.isfinite(a).all(1) & np.isfinite(b).all(1)
+    if not ok.any():
+        return np.full(len(points), np.inf, np.float32)
+    a, ab = a[ok], (b - a)[ok]
+    p = points[:, None, :] - a[None]
+    t = np.clip((p * ab[None]).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-9)[None], 0.0, 1.0)
+    return np.linalg.norm(p - t[..., None] * ab[None], axis=-1).min(1).astype(np.float32)
+
+
 # ---------------------------------------------------------------- axis-aligned boxes
 
 def box_of(kp: np.ndarray) -> np.ndarray:

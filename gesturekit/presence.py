@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from .layouts import HAND_21
+from .runtime import file_id
 
 DEFAULT_MODEL = "presence.npz"
 LABELS = ("hand", "not_hand")
@@ -158,12 +159,6 @@ def hand_free_frames(egohands: str | Path, split: str, augment: bool = False) ->
     return out
 
 
-def _file_id(path: str | Path) -> str:
-    import hashlib
-
-    return f"{Path(path).name} sha256 {hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]}"
-
-
 def train(data: Path, out: Path, n_photos: int = 1500, seed: int = 0, epochs: int = 200,
           blur_share: float = 0.0) -> dict:
     """Collect candidates with the shipped models, train the MLP, report held-out figures, save.
@@ -182,8 +177,8 @@ def train(data: Path, out: Path, n_photos: int = 1500, seed: int = 0, epochs: in
                         extra={"task": "presence", "features": "gesturekit.presence.presence_features",
                                "blur_share": blur_share,
                                # the features read these models' outputs: retrain when either changes
-                               "keypoint_model": _file_id(tracker.regressor.path),
-                               "detector_model": _file_id(tracker.detector.runner.path)})
+                               "keypoint_model": file_id(tracker.regressor.path),
+                               "detector_model": file_id(tracker.detector.runner.path)})
     model = train_mlp(x, y, opts, input="features", classes=list(LABELS))
     # held out: hands26k val photos and EgoHands val frames (hand-free)
     vx, vy = collect(tracker, seeded_subset(read_yolo_pose(data / "hands26k" / "val", sizes=(224, 224)),

@@ -72,6 +72,13 @@ def shipped_backend(backend: str = "auto", device: str = "auto") -> str:
     return "torch" if torch.cuda.is_available() else "onnx"
 
 
+def file_id(path: str | Path) -> str:
+    """``name sha256 <12 hex>``: which model file a derived result (a cache, a fitted gate) came from."""
+    import hashlib
+
+    return f"{Path(path).name} sha256 {hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]}"
+
+
 def default_model(name: str, backend: str = "auto", device: str = "auto") -> Path:
     """Path of a shipped model in ``models/`` (``GESTUREKIT_MODELS`` overrides the folder).
 

@@ -16,6 +16,7 @@ from gesturekit.geometry import (
     hand_angle,
     iou,
     repeats,
+    skeleton_distance,
 )
 
 
@@ -125,3 +126,11 @@ def test_repeats_catches_a_box_inside_a_hand_but_not_a_neighbour():
 
 def test_degenerate_boxes_have_a_side_under_two_pixels():
     assert degenerate(np.array([5, 5, 6.5, 40])) and not degenerate(np.array([5, 5, 8, 40]))
+
+
+def test_skeleton_distance_is_to_the_nearest_bone_and_skips_missing_ones():
+    kp = np.float32([[0, 0], [10, 0], [10, 10], [np.nan, np.nan]])
+    edges = [(0, 1), (1, 2), (2, 3)]
+    pts = np.float32([[5, 0], [5, 3], [13, 5], [-4, 3], [10, 14]])
+    np.testing.assert_allclose(skeleton_distance(pts, kp, edges), [0, 3, 3, 5, 4], atol=1e-6)
+    assert np.isinf(skeleton_distance(pts[:2], kp, [(2, 3)])).all()

@@ -200,6 +200,29 @@ def test_two_crossing_hands_keep_their_ids():
     assert ids_seen == {0, 1}
 
 
+def _along_thumb(hand):
+    """21 points spread along ``hand``'s thumb, wrist to tip, a pixel or two off it: the thumb read as a hand."""
+    chain = hand[[0, 1, 2, 3, 4]]
+    t = np.linspace(0, 4, 21)
+    i = np.minimum(t.astype(int), 3)
+    return chain[i] + (t - i)[:, None] * (chain[i + 1] - chain[i]) + np.float32([1.5, 0])
+
+
+def test_a_track_lying_along_another_hands_thumb_is_dropped_as_part_of_it():
+    # ali's thumbs-up: the track followed the hand down to its thumb, then the detector found the
+    # whole hand; the thin older track is the part, the whole hand the hand
+    tr, det, reg = make_tracker(max_hands=2, detect_interval=1)
+    frame = np.zeros((200, 320, 3), np.uint8)
+    full = hand_at(160, 100, 100)
+    set_truth(det, reg, [_along_thumb(full)])
+    assert [h.track_id for h in tr.process(frame, 0)] == [0]
+    set_truth(det, reg, [full, _along_thumb(full)])
+    for i in range(1, 6):
+        hands = tr.process(frame, 33.3 * i)
+        assert [h.track_id for h in hands] == [1]
+        assert np.abs(hands[0].keypoints - full).max() < 1.0
+
+
 def test_lost_hand_found_again_nearby_keeps_its_id_and_far_away_gets_a_new_one():
     tr, det, reg = make_tracker(max_hands=1, lost_id_ttl_ms=500)
     frame = np.zeros((120, 300, 3), np.uint8)

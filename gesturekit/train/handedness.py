@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import torch
 
+from ..geometry import crop_from_keypoints
 from ..gestures.mlp import stratified_split
 from ..handedness import (
     CROP_SCALE,
@@ -32,7 +33,10 @@ from ..handedness import (
     side_crop,
     side_probability,
 )
+from ..landmarks import CROP_SCALE as KEYPOINT_CROP_SCALE
+from ..landmarks import DEFAULT_MODEL, LandmarkRegressor
 from ..nn import create_model
+from ..runtime import default_model, file_id
 from .export import export_model
 from .loop import TrainConfig, fit, seed_everything
 
@@ -57,10 +61,6 @@ def read_hands(images: list[Path], guide: np.ndarray, regressor: str | Path | No
     (teacher's) points, or with ``teacher_points`` the guide itself. The crops are each hand's side
     crop, then ``copies`` crops of its points moved as a tracker's reading moves (shift σ 5 % of
     the hand, scale σ 10 %, turn σ 9°)."""
-    from ..geometry import crop_from_keypoints
-    from ..landmarks import CROP_SCALE as KEYPOINT_CROP_SCALE
-    from ..landmarks import LandmarkRegressor
-
     reg = None if teacher_points else LandmarkRegressor(regressor, threads=threads)
     rng = np.random.default_rng(seed)
     points = np.array(guide, np.float64, copy=True)
@@ -132,7 +132,9 @@ def hand_crops(csvs: list[Path], copies: int, seed: int, regressor: str | Path |
     """Every labelled hand of ``csvs``: ``crops`` (N, 1 + copies, S, S, 3), our points ``kp``, the
     teacher's ``right`` and chirality ``chir_teacher``, and the ``source`` file index. Kept in
     ``cache`` (reused while the files, settings and regressor are the same)."""
-    key = json.dumps([[str(c) for c in csvs], copies, seed, str(regressor), teacher_points, CROP_SIZE, CROP_SCALE])
+    # the regressor by content: GESTUREKIT_MODELS or a new shipped model must not reuse old crops
+    reg = "teacher" if teacher_points else file_id(regressor or default_model(DEFAULT_MODEL))
+    key = json.dumps([[str(c) for c in csvs], copies, seed, reg, CROP_SIZE, CROP_SCALE])
     if cache is not None and cache.is_file():
         with np.load(cache) as z:
             if str(z["key"]) == key:

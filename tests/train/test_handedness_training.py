@@ -6,6 +6,7 @@ import pytest
 from fakes import hand_at
 
 from gesturekit.handedness import HandednessClassifier
+from gesturekit.train import handedness as handedness_training
 from gesturekit.train.handedness import FacingCrops, evaluate_handedness, train_handedness
 from gesturekit.train.loop import TrainConfig
 
@@ -20,20 +21,26 @@ def _photo(back: bool, rng) -> tuple[np.ndarray, np.ndarray]:
     return img, kp
 
 
-def test_trains_exports_and_loads_a_facing_model(tmp_path):
-    rng = np.random.default_rng(0)
+def _labelled_photos(folder, n: int, rng):
+    """``n`` photos of :func:`_photo` and their keypoints_mediapipe.csv, every other one a back."""
     rows = []
-    for i in range(48):
+    for i in range(n):
         back = i % 2 == 0
         img, kp = _photo(back, rng)
-        cv2.imwrite(str(tmp_path / f"{i}.png"), img)
+        cv2.imwrite(str(folder / f"{i}.png"), img)
         # a left palm's points: its back, with the same points, is a right hand
         rows.append([f"{i}.png", 96, 96, "right" if back else "left", 1.0, *kp.reshape(-1).round(2)])
-    path = tmp_path / "keypoints_mediapipe.csv"
+    path = folder / "keypoints_mediapipe.csv"
     with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["image", "width", "height", "handedness", "handedness_score"] + [f"{c}{i}" for i in range(21) for c in "xy"])
         w.writerows(rows)
+    return path
+
+
+def test_trains_exports_and_loads_a_facing_model(tmp_path):
+    rng = np.random.default_rng(0)
+    path = _labelled_photos(tmp_path, 48, rng)
     cfg = TrainConfig(epochs=12, batch_size=8, lr=1e-2, weight_decay=1e-3, threads=1, out=str(tmp_path / "runs"),
                       monitor="side_acc")
     res = train_handedness([path], tmp_path / "model" / "handedness", cfg=cfg, copies=1, width=8, teacher_points=True,
@@ -50,6 +57,24 @@ def test_trains_exports_and_loads_a_facing_model(tmp_path):
         img, kp = _photo(back, rng)
         assert clf.predict(img, kp)[0] == [side]
         assert clf.predict(cv2.flip(img, 1), np.c_[96 - kp[:, 0], kp[:, 1]])[0] == [{"left": "right", "right": "left"}[side]]
+
+
+def test_the_crop_cache_is_rebuilt_when_the_keypoint_model_file_changes(tmp_path, monkeypatch):
+    # the crops are placed by the regressor's points: a new model under the same name (a new
+    # shipped stage, or GESTUREKIT_MODELS) must not reuse the old crops
+    path = _labelled_photos(tmp_path, 4, np.random.default_rng(0))
+    reads = []
+
+    def read_hands(images, guide, regressor, *a, **k):
+        reads.append(regressor)
+        return np.asarray(guide, np.float64), np.zeros((len(images), 1, 8, 8, 3), np.uint8)
+
+    monkeypatch.setattr(handedness_training, "read_hands", read_hands)
+    model = tmp_path / "keypoints.onnx"
+    for content, built in ((b"stage 1", 1), (b"stage 1", 1), (b"stage 2", 2)):
+        model.write_bytes(content)
+        handedness_training.hand_crops([path], 0, 0, model, False, 1, cache=tmp_path / "crops.npz")
+        assert len(reads) == built
 
 
 def test_training_crops_mirror_and_keep_their_facing():
