@@ -76,7 +76,10 @@ def file_id(path: str | Path) -> str:
     """``name sha256 <12 hex>``: which model file a derived result (a cache, a fitted gate) came from."""
     import hashlib
 
-    return f"{Path(path).name} sha256 {hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]}"
+    path = Path(path)
+    if not path.is_file():
+        raise _missing(path)
+    return f"{path.name} sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
 
 
 def default_model(name: str, backend: str = "auto", device: str = "auto") -> Path:

@@ -11,7 +11,7 @@ import pytest
 from fakes import pretend_gpu
 
 from gesturekit.errors import ModelFileError
-from gesturekit.runtime import MODELS_DIR, Runner, default_model
+from gesturekit.runtime import MODELS_DIR, Runner, default_model, file_id
 
 
 def _tiny_onnx(path, meta: str | None, output: str = "xy"):
@@ -62,6 +62,18 @@ def test_a_folder_is_not_called_missing(tmp_path):
     (tmp_path / "m.onnx").mkdir()
     with pytest.raises(ModelFileError, match="m.onnx: is a folder"):
         Runner.load(tmp_path / "m.onnx")
+
+
+def test_file_id_is_by_content_and_names_a_missing_file(tmp_path):
+    a, b = tmp_path / "a" / "m.onnx", tmp_path / "b" / "m.onnx"
+    for p, content in ((a, b"one"), (b, b"two")):
+        p.parent.mkdir()
+        p.write_bytes(content)
+    assert file_id(a) != file_id(b) and file_id(a).startswith("m.onnx sha256 ")
+    b.write_bytes(b"one")
+    assert file_id(a) == file_id(b)
+    with pytest.raises(ModelFileError, match="gone.onnx: model file not found"):
+        file_id(tmp_path / "gone.onnx")
 
 
 @pytest.mark.parametrize("name", ["detector.bin", "presence.npz", "model"])
