@@ -204,12 +204,14 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(__file__).resolve().parents[2] / "shared" / "data"
     ap = argparse.ArgumentParser(prog="python -m gesturekit.presence", description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=data, help="folder holding hands26k/ and egohands/")
-    ap.add_argument("--out", type=Path, default=Path("models") / DEFAULT_MODEL)
+    ap.add_argument("--out", type=Path, default=Path("models") / DEFAULT_MODEL, help="the gate's .npz (its .json beside it)")
     ap.add_argument("--photos", type=int, default=1500, help="hands26k train photos for positives")
     ap.add_argument("--epochs", type=int, default=200)
     ap.add_argument("--blur-share", type=float, default=0.0, help="share of hand photos motion-blurred first")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
+    if a.out.suffix != ".npz":  # before minutes of collecting candidates, not after
+        ap.error(f"--out: {a.out} must end in .npz")
     print(json.dumps(train(a.data, a.out, a.photos, a.seed, a.epochs, a.blur_share), indent=2))
     return 0
 

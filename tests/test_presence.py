@@ -134,3 +134,12 @@ def test_motion_blurred_smears_the_share_asked_for_and_repeats_with_its_seed():
     assert np.array_equal(motion_blurred(0.0)(img), img)
     with pytest.raises(ValueError, match="blur_share"):
         train(None, None, blur_share=1.5)
+
+
+def test_an_out_path_that_cannot_be_saved_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    from gesturekit import presence
+
+    monkeypatch.setattr(presence, "train", lambda *a, **k: pytest.fail("trained before checking --out"))
+    with pytest.raises(SystemExit):
+        presence.main(["--out", str(tmp_path / "presence")])
+    assert "must end in .npz" in capsys.readouterr().err
