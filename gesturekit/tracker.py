@@ -225,10 +225,7 @@ class HandTracker:
         self._lock = threading.RLock()
         self._bus = None
         self._debouncer = None
-        self._live: threading.Thread | None = None
-        self._live_stop = threading.Event()
-        self._reader = None
-        self.live_error: BaseException | None = None
+        self._live = None   # the current or last LiveRun
         self.stats = {"frames": 0, "detector_runs": 0, "regressor_runs": 0}
         self.reset()
 
@@ -697,58 +694,28 @@ class HandTracker:
         thread. A callback that raises is logged and the stream goes on. :meth:`stop` ends it.
         ``realtime``: release frames at their timestamps (default: for a video file only, which
         then plays at its own rate, as a camera would; see :class:`~gesturekit.sources.LatestFrameReader`)."""
-        from .sources import LatestFrameReader
+        from .live import LiveRun
 
         if not callable(callback):
             raise TypeError(f"callback: {callback!r} is not callable")
-        if self._live is not None and self._live.is_alive():
+        if self.running:
             raise RuntimeError("start_live: already running; call stop() first")
         self.reset()
-        self.live_error = None
-        # a fresh event, not the old one cleared: a worker that outlived stop()'s timeout (a slow
-        # callback) must still see its own stop, not go on feeding its old frames into this session
-        self._live_stop = threading.Event()
-        self._reader = LatestFrameReader(source, realtime=realtime)
-        self._live = threading.Thread(target=self._live_loop, args=(self._reader, callback, self._live_stop),
-                                      name="gesturekit-tracker", daemon=True)
-        self._live.start()
+        self._live = LiveRun(source, self.process, callback, realtime)
 
-    def _live_loop(self, reader, callback, stop: threading.Event) -> None:
-        last = None
-        try:
-            while not stop.is_set():
-                item = reader.read(timeout=0.1)
-                if item is None:
-                    if reader._done and reader.pending == 0:
-                        break
-                    continue
-                frame, ts = item
-                if last is not None and ts <= last:
-                    ts = last + 1e-3  # a source clock that stalls must not stop the live loop
-                last = ts
-                hands = self.process(frame, ts)
-                try:
-                    callback(frame, hands)
-                except Exception:  # the user's bug must not end the stream
-                    log.exception("live callback raised; the stream goes on")
-        except Exception as e:  # noqa: BLE001 - kept for the caller (e.g. a camera unplugged)
-            self.live_error = e
-            log.error("live tracking stopped: %s", e)
-        finally:
-            reader.stop(timeout=1.0)
+    @property
+    def live_error(self) -> BaseException | None:
+        """What ended the last live run (a camera unplugged, a file unreadable), or None."""
+        return None if self._live is None else self._live.error
 
     @property
     def running(self) -> bool:
-        return self._live is not None and self._live.is_alive()
+        return self._live is not None and self._live.alive
 
     def stop(self, timeout: float = 2.0) -> None:
         """End live processing; waits at most ``timeout`` s (the worker is a daemon thread)."""
-        self._live_stop.set()
-        if self._reader is not None:
-            self._reader.stop(timeout=min(timeout, 1.0))
-        if self._live is not None and self._live is not threading.current_thread():
-            self._live.join(timeout)
-        self._live = None
+        if self._live is not None:
+            self._live.stop(timeout)
 
     def close(self) -> None:
         """Stop live processing and the event bus. Never blocks for more than a few seconds."""

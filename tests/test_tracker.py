@@ -536,7 +536,7 @@ def test_live_mode_serves_the_newest_frame_and_survives_a_raising_callback(monke
 
     def callback(frame, hands):
         seen.append(int(frame[0, 0, 0]) + 256 * int(frame[0, 0, 1]))
-        assert tr._reader.pending <= 1
+        assert tr._live.reader.pending <= 1
         raise RuntimeError("user bug")   # must be logged, not stop the stream
 
     tr.start_live(ArraySource(_numbered_frames(300, produced)), callback)
@@ -608,6 +608,9 @@ def test_live_source_error_is_kept_not_raised_on_the_thread():
         time.sleep(0.02)
     tr.close()
     assert isinstance(tr.live_error, SourceError)
+    tr.start_live(ArraySource([np.zeros((16, 16, 3), np.uint8)]), lambda f, h: None)
+    assert tr.live_error is None        # each run keeps its own error
+    tr.close()
 
 
 def test_events_are_published_through_on():
