@@ -30,7 +30,7 @@ import math
 import os
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +39,13 @@ from .clutter import ClutterMemory
 from .detector import DetectorOptions, HandDetector, detect_tiles
 from .events import DebounceOptions
 from .filters import FILTERS, make_filter
-from .geometry import Crop, box_of, crop_from_keypoints, degenerate, iou, repeats, skeleton_distance
+from .geometry import Crop, box_of, crop_from_keypoints, degenerate, repeats
 from .handedness import HandednessVoter, flip_side
 from .images import as_bgr_uint8
 from .landmarks import CROP_SCALE, acquire
 from .layouts import HAND_21
 from .runtime import check_threads
+from .tracks import TrackBook
 from .types import Hand, Hands
 
 log = logging.getLogger(__name__)
@@ -59,12 +60,6 @@ SPARE_BOXES = 1
 # can be confident and wrong there (docs/layouts.md: 15.2 px mean error against 8.3 px)
 SHIPPED_ZOOMS = (1.0, 1.6)
 OWN_MODEL_ZOOMS = (1.0,)
-
-# A track whose points all but lie on another hand's bones (nine in ten within this share of
-# that hand's size) is a part of it read as a hand: ali's thumbs-up, followed down to its thumb
-# while the detector found the whole hand, gave a thin second hand in 29 % of its frames. The
-# closest two real hands came on the clips is 0.45 (2hand, volctl); the thumb track 0.06–0.15.
-ALONG_BONES = 0.2
 
 
 @dataclass
@@ -167,22 +162,6 @@ class TrackerOptions:
         if self.smoothing == "one_euro":
             return {"min_cutoff": self.min_cutoff, "beta": self.beta, "d_cutoff": self.d_cutoff}
         return {}
-
-
-@dataclass
-class _Track:
-    id: int
-    kp: np.ndarray            # raw keypoints of the last frame (the next crop comes from these)
-    conf: np.ndarray
-    score: float              # reported as Hand.score: presence when found, then mean keypoint confidence
-    filt: object
-    born_ms: float
-    smoothed: np.ndarray | None = None
-    last_ms: float = 0.0
-    unsure_ms: float | None = None    # since when it is read below min_tracking_confidence (coasting)
-    best: float = 0.0         # highest mean keypoint confidence read so far
-    gesture: tuple[str | None, float] = (None, 0.0)   # from the last sure reading
-    extra: dict = field(default_factory=dict)
 
 
 class HandTracker:
@@ -292,12 +271,12 @@ class HandTracker:
         active end, and hands still in view are lost, as events."""
         with getattr(self, "_lock", threading.RLock()):
             self._end_events()
-            self._tracks: list[_Track] = []
-            self._lost: list[tuple[_Track, float]] = []
-            self._next_id = 0
             self._last_ms: float | None = None
             self._since_detect = 10**9
-            self._voter = HandednessVoter(every=self.options.handedness_every)
+            o = self.options
+            self._voter = HandednessVoter(every=o.handedness_every)
+            self._book = TrackBook(o.max_hands, o.overlap_iou, o.lost_id_ttl_ms, self.layout.edges,
+                                   lambda: make_filter(o.smoothing, **o.filter_kwargs()), self._voter.forget)
             # idle video: where the detector's boxes stay, and how long the whole frame has shown nothing
             self._idle_boxes = ClutterMemory(self.options.clutter_every)
             self._idle_frame = ClutterMemory(self.options.clutter_every)
@@ -428,7 +407,7 @@ class HandTracker:
         p, need = self._presence(kp, conf, [d[1] for d in dets])
         found = []
         for k, c, pk in zip(kp, conf, p):
-            lost_here = ts is not None and self._lost_match(k, ts) is not None
+            lost_here = ts is not None and self._book.lost_match(k, ts) is not None
             kb = box_of(k)
             if len(found) == want or pk < need * (0.5 if lost_here else 1.0) or degenerate(kb) \
                     or repeats(kb, boxes, self.options.overlap_iou):
@@ -470,12 +449,12 @@ class HandTracker:
         size = (frame.shape[1], frame.shape[0])
         lost_now = False
         # 1. follow every track from its own keypoints; an unsure reading coasts a while
-        if self._tracks:
+        if self._book.tracks:
             crops = [crop_from_keypoints(t.kp, o.crop_scale, None if self._is_hand21 else 0.0)
-                     for t in self._tracks]
+                     for t in self._book.tracks]
             kp, conf = self._regress(frame, crops)
             keep = []
-            for t, k, c in zip(self._tracks, kp, conf):
+            for t, k, c in zip(self._book.tracks, kp, conf):
                 m = float(c.mean())
                 sure = m >= o.min_tracking_confidence
                 if sure:
@@ -490,25 +469,25 @@ class HandTracker:
                     t.kp, t.conf, t.score, t.last_ms = k, c, m, ts
                     keep.append(t)
                 else:
-                    self._lose(t, ts)
+                    self._book.lose(t, ts)
                     lost_now = True
-            self._tracks = self._dedupe(keep, ts)
+            self._book.tracks = self._book.dedupe(keep)
         # 2. look for new hands while fewer than max_hands are followed surely; a new reading of
         #    a coasting hand takes its place (and its id)
-        sure = [t for t in self._tracks if t.unsure_ms is None]
+        sure = [t for t in self._book.tracks if t.unsure_ms is None]
         self._since_detect += 1
         want = o.max_hands - len(sure)
-        coasting = len(sure) < len(self._tracks)
+        coasting = len(sure) < len(self._book.tracks)
         if want > 0 and (not sure or lost_now or coasting or self._since_detect >= o.detect_interval):
             self._since_detect = 0
             boxes = [box_of(t.kp) for t in sure]
             dets = [d for d in self._detect(frame) if not repeats(d[0], boxes, o.overlap_iou)][: want + SPARE_BOXES]
-            idle = not self._tracks and not lost_now
+            idle = not self._book.tracks and not lost_now
             if idle:  # a still hand-free scene: the same clutter is not read on every frame
                 skip = self._idle_boxes.step([d[0] for d in dets], [d[1] for d in dets])
                 dets = [d for d, sk in zip(dets, skip) if not sk]
             found = self._gate(dets, *self._acquire(frame, dets, video=True), boxes, want, ts) if dets else []
-            if not found and not self._tracks and o.frame_candidate:
+            if not found and not self._book.tracks and o.frame_candidate:
                 # the whole frame is one place that never moves
                 skip = idle and self._idle_frame.step([np.float32([0, 0, size[0], size[1]])], [0.0])[0]
                 if not skip:
@@ -517,12 +496,12 @@ class HandTracker:
                 self._idle_boxes.reset()
                 self._idle_frame.reset()
             for k, c, s in found:
-                self._adopt(k, c, s, ts)
-            self._tracks = self._dedupe(self._tracks, ts)
-        self._lost = [(t, when) for t, when in self._lost if ts - when <= o.lost_id_ttl_ms]
+                self._book.adopt(k, c, s, ts)
+            self._book.tracks = self._book.dedupe(self._book.tracks)
+        self._book.expire(ts)
         # 3. smooth and report, in track-id order (stable for the caller)
         hands = []
-        tracks = sorted(self._tracks, key=lambda t: t.id)
+        tracks = sorted(self._book.tracks, key=lambda t: t.id)
         self._voter.tick()
         for t, side in zip(tracks, self._sides(frame, [t.kp for t in tracks], [t.id for t in tracks])):
             t.smoothed = np.asarray(t.filt(t.kp, ts / 1000.0), np.float32)
@@ -545,80 +524,6 @@ class HandTracker:
         res = self.motion.update(hand.track_id, ts, hand.keypoints, hand.image_size)
         if res is not None:
             hand.motion, hand.motion_score = res.name, float(res.score)
-
-    def _adopt(self, kp: np.ndarray, conf: np.ndarray, score: float, ts: float) -> None:
-        """A new hand read this frame: it replaces the coasting track it overlaps (keeping that id
-        and filter), else starts a track, dropping the least sure coasting one if none is free."""
-        o = self.options
-        kb = box_of(kp)
-        weak = sorted((t for t in self._tracks if t.unsure_ms is not None), key=lambda t: t.unsure_ms)
-        same = [t for t in weak
-                if repeats(box_of(t.kp), [kb], o.overlap_iou) or repeats(kb, [box_of(t.kp)], o.overlap_iou)]
-        if same:
-            t = same[0]
-            t.kp, t.conf, t.score, t.last_ms, t.unsure_ms = kp, conf, float(conf.mean()), ts, None
-            t.best = max(t.best, t.score)
-            return
-        if len(self._tracks) >= o.max_hands:
-            if not weak:
-                return
-            self._tracks.remove(weak[0])
-            self._lose(weak[0], ts)
-        # a hand found again where one was lost a moment ago is that hand: its id, and its record
-        lost = self._found_again(kp, ts)
-        if lost is None:
-            track_id, best = self._next_id, 0.0
-            self._next_id += 1
-        else:
-            track_id, best = lost.id, lost.best
-        self._tracks.append(_Track(track_id, kp, conf, score, make_filter(o.smoothing, **o.filter_kwargs()),
-                                   born_ms=ts, last_ms=ts, best=max(float(conf.mean()), best)))
-
-    def _dedupe(self, tracks: list[_Track], ts: float) -> list[_Track]:
-        """Two tracks on one hand (after hands crossed, or a detection of a followed hand): keep
-        the older one. Same hand = keypoints within 15% of the hand size on average; overlapping
-        boxes alone are not enough (two hands can overlap). A track lying along another's bones
-        (:data:`ALONG_BONES`) is a part of that hand, whichever is older."""
-        tracks = sorted(tracks, key=lambda t: t.id)
-        out: list[_Track] = []
-        for t in tracks:
-            b = box_of(t.kp)
-            scale = max(b[2] - b[0], b[3] - b[1], 1.0)
-            dup = any(float(np.nanmean(np.linalg.norm(t.kp - u.kp, axis=1))) < 0.15 * scale for u in out)
-            part = any(self._along(t, u) and (u.id < t.id or not self._along(u, t)) for u in tracks if u is not t)
-            if dup or part:
-                self._voter.forget(t.id)
-            else:
-                out.append(t)
-        return out
-
-    def _along(self, t: _Track, u: _Track) -> bool:
-        """``t``'s points lie on ``u``'s bones (see :data:`ALONG_BONES`)."""
-        if not self.layout.edges:
-            return False
-        b = box_of(u.kp)
-        d = skeleton_distance(t.kp[np.isfinite(t.kp).all(1)], u.kp, self.layout.edges)
-        return len(d) > 0 and float(np.quantile(d, 0.9)) < ALONG_BONES * max(b[2] - b[0], b[3] - b[1], 1.0)
-
-    def _lose(self, t: _Track, ts: float) -> None:
-        self._voter.forget(t.id)
-        self._lost.append((t, ts))
-
-    def _lost_match(self, kp: np.ndarray, ts: float) -> int | None:
-        """Index in ``_lost`` of the hand lost within ``lost_id_ttl_ms`` that overlaps ``kp`` most
-        (IoU > 0.3), or None."""
-        b = box_of(kp)
-        best, best_iou = None, 0.3
-        for i, (t, when) in enumerate(self._lost):
-            v = iou(b, box_of(t.kp)) if ts - when <= self.options.lost_id_ttl_ms else 0.0
-            if v > best_iou:
-                best, best_iou = i, v
-        return best
-
-    def _found_again(self, kp: np.ndarray, ts: float) -> _Track | None:
-        """The hand lost within ``lost_id_ttl_ms`` where ``kp`` is now (taken off the lost list), or None."""
-        best = self._lost_match(kp, ts)
-        return None if best is None else self._lost.pop(best)[0]
 
     # -- events ------------------------------------------------------------------------------------
     def on(self, gesture: str | None = None, callback: Callable | None = None, *, phase: str | None = None,
