@@ -471,7 +471,8 @@ class HandTracker:
                 else:
                     self._book.lose(t, ts)
                     lost_now = True
-            self._book.tracks = self._book.dedupe(keep)
+            self._book.tracks = keep
+            self._book.dedupe()
         # 2. look for new hands while fewer than max_hands are followed surely; a new reading of
         #    a coasting hand takes its place (and its id)
         sure = [t for t in self._book.tracks if t.unsure_ms is None]
@@ -497,7 +498,7 @@ class HandTracker:
                 self._idle_frame.reset()
             for k, c, s in found:
                 self._book.adopt(k, c, s, ts)
-            self._book.tracks = self._book.dedupe(self._book.tracks)
+            self._book.dedupe()
         self._book.expire(ts)
         # 3. smooth and report, in track-id order (stable for the caller)
         hands = []

@@ -77,12 +77,12 @@ class TrackBook:
         self.tracks.append(Track(track_id, kp, conf, score, self._new_filter(), born_ms=ts, last_ms=ts,
                                  best=max(float(conf.mean()), best)))
 
-    def dedupe(self, tracks: list[Track]) -> list[Track]:
+    def dedupe(self) -> None:
         """Two tracks on one hand (after hands crossed, or a detection of a followed hand): keep
         the older one. Same hand = keypoints within 15% of the hand size on average; overlapping
         boxes alone are not enough (two hands can overlap). A track lying along another's bones
         (:data:`ALONG_BONES`) is a part of that hand, whichever is older."""
-        tracks = sorted(tracks, key=lambda t: t.id)
+        tracks = sorted(self.tracks, key=lambda t: t.id)
         out: list[Track] = []
         for t in tracks:
             b = box_of(t.kp)
@@ -93,7 +93,7 @@ class TrackBook:
                 self._forget(t.id)
             else:
                 out.append(t)
-        return out
+        self.tracks = out
 
     def _along(self, t: Track, u: Track) -> bool:
         """``t``'s points lie on ``u``'s bones (see :data:`ALONG_BONES`)."""
