@@ -36,10 +36,11 @@ LOOKS = {"turns": [(1.0, t) for t in (np.pi / 2, np.pi, -np.pi / 2)],
 
 
 def hand_pck(pred: np.ndarray, gt: np.ndarray, vis: np.ndarray, alpha: float = 0.1) -> np.ndarray:
-    """Per point: within ``alpha`` × the longer side of the labelled points' box (False where unlabelled)."""
-    g = gt[vis]
-    side = float((g.max(0) - g.min(0)).max())
-    return (np.linalg.norm(pred - gt, axis=1) < alpha * side) & vis
+    """Per point: within ``alpha`` × the longer side of the labelled points' box (False where
+    unlabelled), as ``gesturekit eval keypoints`` counts it."""
+    from gesturekit.train.metrics import label_sides
+
+    return (np.linalg.norm(pred - gt, axis=1) <= alpha * label_sides(gt[None], vis[None])[0]) & vis
 
 
 def main() -> int:
