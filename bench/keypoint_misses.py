@@ -54,6 +54,7 @@ def main() -> int:
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from common import save_json
+
     from gesturekit.geometry import Crop, crop_from_keypoints
     from gesturekit.io import read_keypoints, seeded_subset
     from gesturekit.landmarks import CROP_SCALE, TURN_BELOW, LandmarkRegressor
