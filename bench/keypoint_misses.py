@@ -6,11 +6,14 @@ Each hand is read on the seeded crop ``gesturekit eval keypoints`` uses (the lab
 with a detector-like jitter), and scored per hand: the share of its labelled points within 0.1 of
 the label box's longer side (PCK@0.1). Prints JSON: how the loss is spread over hands (the share of
 hands under 0.5 / 0.8 / 0.95 and the share of all missed points they hold), PCK@0.1 per joint, the
-mean confidence of good and bad readings, and PCK@0.1 of four second looks, each read on every
-hand whose first reading is unsure (mean confidence < ``TURN_BELOW``) and kept where it is more
-confident (``refine``: kept unless 0.05 less confident, as the tracker does):
+mean confidence of good and bad readings, and PCK@0.1 of four second looks:
 
-- ``refine``: the upright crop from the reading's own points (the tracker's next crop);
+- ``refine``: every hand read again on the upright crop from its first reading's points (the
+  tracker's next crop), kept unless 0.05 less confident, as the tracker does;
+
+and, read on every hand whose first reading is unsure (mean confidence < ``TURN_BELOW``) and kept
+where more confident:
+
 - ``turns``: the crop turned by a quarter, a half and three quarters;
 - ``small_turns``: the crop turned by ±20°;
 - ``zooms``: the crop 0.85×, 1.2× and 1.4× as wide.
@@ -62,7 +65,7 @@ def main() -> int:
     from gesturekit.train.cache import build_cache
     from gesturekit.train.keypoint_data import KeypointCrops
 
-    reg = LandmarkRegressor(a.model, backend="onnx", threads=a.threads)
+    reg = LandmarkRegressor(a.model, threads=a.threads)
     samples = seeded_subset(read_keypoints(a.data), a.limit, 0)
     cache = build_cache(samples)
     ds = KeypointCrops(cache, HAND_21, reg.input_size, None, 0)
@@ -89,7 +92,7 @@ def main() -> int:
             worst.append((img, gt, vis, kp, ok.sum() / vis.sum(), c.mean()))
     vis_all = np.stack([cache["visible"][int(j)] for j in ds.indices])
     first = np.stack(first)
-    per_hand = first.sum(1) / vis_all.sum(1)
+    per_hand = first.sum(1) / np.maximum(vis_all.sum(1), 1)
     missed = (vis_all & ~first).sum(1)
     conf = np.array(conf)
     out = {"model": str(reg.path), "hands": len(ds),
