@@ -42,3 +42,11 @@ def save_json(path: str | Path | None, obj) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(obj, indent=1) + "\n")
+
+
+def save_grid(path: str | Path, tiles: list[np.ndarray], cols: int = 6) -> None:
+    """Write equal-sized BGR ``tiles`` as one PNG, ``cols`` to a row (the last row padded black)."""
+    import cv2
+
+    tiles = tiles + [np.zeros_like(tiles[0])] * (-len(tiles) % cols)
+    cv2.imwrite(str(path), np.vstack([np.hstack(tiles[k:k + cols]) for k in range(0, len(tiles), cols)]))

@@ -33,6 +33,8 @@ def main() -> int:
     ap.add_argument("--grid", type=Path, help="PNG of 18 random misses")
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT))
+    from common import save_grid
+
     from gesturekit.detector import DetectorOptions, HandDetector
     from gesturekit.geometry import box_iou
     from gesturekit.io import read_yolo_pose, seeded_subset
@@ -79,8 +81,7 @@ def main() -> int:
                 cv2.rectangle(img, *[tuple(int(v) for v in p) for p in best[i].reshape(2, 2)], (0, 0, 255), 1)
             cv2.putText(img, f"{score[i]:.2f}/{overlap[i]:.2f}", (3, 15), 0, 0.45, (255, 255, 0), 1)
             tiles.append(cv2.resize(img, (224, 224)))
-        tiles += [np.zeros((224, 224, 3), np.uint8)] * (-len(tiles) % 6)
-        cv2.imwrite(str(a.grid), np.concatenate([np.concatenate(tiles[k:k + 6], 1) for k in range(0, len(tiles), 6)]))
+        save_grid(a.grid, tiles)
     return 0
 
 

@@ -56,7 +56,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "keypoint_misses.json")
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    from common import save_json
+    from common import save_grid, save_json
 
     from gesturekit.geometry import Crop, crop_from_keypoints
     from gesturekit.io import read_keypoints, seeded_subset
@@ -108,23 +108,21 @@ def main() -> int:
     print(json.dumps(out, indent=2))
     save_json(a.out, out)
     if a.grid and worst:
-        save_grid(a.grid, worst, HAND_21.edges)
+        save_grid(a.grid, [drawn(*w, HAND_21.edges) for w in worst])
     return 0
 
 
-def save_grid(path: Path, worst: list, edges) -> None:
-    tiles = []
-    for img, gt, vis, kp, score, c in worst:
-        im = img.copy()
-        for p, q in edges:
-            if vis[p] and vis[q]:
-                cv2.line(im, tuple(map(int, gt[p])), tuple(map(int, gt[q])), (0, 255, 0), 1)
-            cv2.line(im, tuple(map(int, kp[p])), tuple(map(int, kp[q])), (0, 0, 255), 1)
-        im = cv2.resize(im, (224, 224))
-        cv2.putText(im, f"{score:.2f} c{c:.2f}", (3, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1)
-        tiles.append(im)
-    tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % 6)
-    cv2.imwrite(str(path), np.vstack([np.hstack(tiles[r:r + 6]) for r in range(0, len(tiles), 6)]))
+def drawn(img: np.ndarray, gt: np.ndarray, vis: np.ndarray, kp: np.ndarray, score: float, c: float,
+          edges) -> np.ndarray:
+    """A 224 px tile: the label's skeleton green, the reading's red, "PCK conf" written on it."""
+    im = img.copy()
+    for p, q in edges:
+        if vis[p] and vis[q]:
+            cv2.line(im, tuple(map(int, gt[p])), tuple(map(int, gt[q])), (0, 255, 0), 1)
+        cv2.line(im, tuple(map(int, kp[p])), tuple(map(int, kp[q])), (0, 0, 255), 1)
+    im = cv2.resize(im, (224, 224))
+    cv2.putText(im, f"{score:.2f} c{c:.2f}", (3, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1)
+    return im
 
 
 if __name__ == "__main__":
