@@ -53,6 +53,9 @@ class KeypointLayout:
         if sorted(flip) != list(range(k)):
             one = " (indices count from 0)" if sorted(flip) == list(range(1, k + 1)) else ""
             raise ValueError(f"layout.flip: {flip} is not a permutation of 0..{k - 1}{one}")
+        if any(flip[flip[i]] != i for i in range(k)):   # mirroring twice must give the points back
+            raise ValueError(f"layout.flip: {flip} is not its own inverse: point i goes to flip[i], "
+                             "and flip[i] back to i (left and right swap in pairs)")
         object.__setattr__(self, "flip", flip)
         object.__setattr__(self, "names", tuple(self.names))
         object.__setattr__(self, "edges", tuple((int(a), int(b)) for a, b in self.edges))

@@ -220,7 +220,7 @@ class ImageFolderSource(FrameSource):
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise SourceError(f"{self.folder}: image folder not found")
-        self.name, self.fps, self.skip_bad = str(self.folder), float(fps), skip_bad
+        self.name, self.fps, self.skip_bad = str(self.folder), _check_fps(fps), skip_bad
         self.skipped: list[Path] = []
         self.paths = sorted((p for p in self.folder.rglob("*") if p.suffix.lower() in IMAGE_EXTS
                              and not _hidden(p.relative_to(self.folder)) and p.is_file()),
@@ -251,6 +251,12 @@ class ImageFolderSource(FrameSource):
             log.warning("%s: cannot decode image, skipped", path)
 
 
+def _check_fps(fps) -> float:
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)) or not 0 < fps < float("inf"):
+        raise ValueError(f"fps: {fps!r} must be a number > 0 (frames per second)")
+    return float(fps)
+
+
 def _hidden(rel: Path) -> bool:
     return any(part.startswith(".") for part in rel.parts)
 
@@ -259,7 +265,11 @@ class ArraySource(FrameSource):
     """Frames already in memory (tests, generated sequences)."""
 
     def __init__(self, frames: Iterable[np.ndarray], fps: float = 30.0):
-        self.frames, self.fps, self.name = frames, float(fps), "frames"
+        if isinstance(frames, np.ndarray) and (frames.ndim < 3 or (frames.ndim == 3 and frames.shape[-1] in (1, 3, 4))):
+            # iterating one image walks its rows, each taken for a frame
+            raise ValueError(f"frames: an array of shape {frames.shape} is one image, not a sequence of frames; "
+                             "pass [image] (or an N×H×W×C array)")
+        self.frames, self.fps, self.name = frames, _check_fps(fps), "frames"
 
     def __iter__(self) -> Iterator[Frame]:
         for i, f in enumerate(self.frames):
@@ -282,7 +292,7 @@ def open_source(source: int | str | Path | FrameSource | Iterable, **kwargs) -> 
         s = str(source)
         if not s.strip():  # Path("") is ".": an unset $CAM would silently read this folder's images
             raise ValueError("source: empty; expected a camera index, a video or image path, a folder or a URL")
-        if s.isdigit():
+        if s.isdigit() and not Path(s).exists():   # "2024" may be a folder of images
             return CameraSource(int(s), **kwargs)
         if "://" in s:
             return StreamSource(s, **kwargs)
@@ -331,9 +341,10 @@ class LatestFrameReader:
         self._thread.start()
 
     def _run(self) -> None:
-        it = iter(self.source)
+        it = None
         t0 = time.monotonic()
         try:
+            it = iter(self.source)   # in the try: a source that fails to start must still end the reader
             for item in it:
                 if self.realtime and self._stop.wait(max(0.0, t0 + item[1] / 1000.0 - time.monotonic())):
                     break
@@ -347,10 +358,13 @@ class LatestFrameReader:
         except BaseException as e:  # noqa: BLE001 - handed to the consumer, never lost on this thread
             self._error = e
         finally:
-            close = getattr(it, "close", None)
-            if close is not None:
-                close()
-            self.source.close()
+            try:
+                close = getattr(it, "close", None)
+                if close is not None:
+                    close()
+                self.source.close()
+            except Exception as e:  # noqa: BLE001 - still set _done below, or read() waits forever
+                log.warning("closing %s failed: %s", getattr(self.source, "name", "the source"), e)
             with self._cond:
                 self._done = True
                 self._cond.notify_all()

@@ -301,7 +301,7 @@ class HandTracker:
             if timestamp_ms is None:
                 self.stats["frames"] += 1
                 hands = self._process_static(frame)
-                return Hands(hands, (w, h), None)
+                return Hands(hands, (w, h), None, self.layout.num_points)
             ts = float(timestamp_ms)
             if not math.isfinite(ts):
                 raise ValueError(f"timestamp_ms: {timestamp_ms!r} is not a finite number")
@@ -311,7 +311,7 @@ class HandTracker:
             self._last_ms = ts
             self.stats["frames"] += 1
             hands = self._process_video(frame, ts)
-            result = Hands(hands, (w, h), ts)
+            result = Hands(hands, (w, h), ts, self.layout.num_points)
             self._emit(result)
             return result
 
@@ -572,6 +572,10 @@ class HandTracker:
                                         0.0, h.motion_score, h.keypoints) for kind in ("started", "ended")]
         self._bus.publish(events)
 
+    def _end_of_live(self) -> None:
+        with self._lock:
+            self._end_events()   # as at the end of stream(): a held gesture must not outlive its source
+
     def _end_events(self) -> None:
         """End the active gestures and lose the hands in view, as events (end of a stream)."""
         if self._bus is not None and self._debouncer is not None and self._last_ms is not None:
@@ -607,7 +611,7 @@ class HandTracker:
         if self.running:
             raise RuntimeError("start_live: already running; call stop() first")
         self.reset()
-        self._live = LiveRun(source, self.process, callback, realtime)
+        self._live = LiveRun(source, self.process, callback, realtime, on_end=self._end_of_live)
 
     @property
     def live_error(self) -> BaseException | None:

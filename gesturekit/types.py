@@ -68,6 +68,7 @@ class Hands:
     hands: list[Hand]
     image_size: tuple[int, int]
     timestamp_ms: float | None = None
+    num_points: int = HAND_21.num_points  # the layout's, so a frame with no hand has the same shapes
 
     def __len__(self) -> int:
         return len(self.hands)
@@ -81,8 +82,8 @@ class Hands:
     @property
     def xy(self) -> np.ndarray:
         """(N, K, 2) keypoints in pixels."""
-        k = self.hands[0].keypoints.shape[0] if self.hands else HAND_21.num_points
-        return np.stack([h.keypoints for h in self.hands]) if self.hands else np.zeros((0, k, 2), np.float32)
+        return (np.stack([h.keypoints for h in self.hands]) if self.hands
+                else np.zeros((0, self.num_points, 2), np.float32))
 
     @property
     def xy_normalized(self) -> np.ndarray:
@@ -116,7 +117,7 @@ class Hands:
             kp[:, 0] = w - kp[:, 0]
             x1, y1, x2, y2 = h.box
             out.append(replace(h, keypoints=kp, box=np.array([w - x2, y1, w - x1, y2], np.float32)))
-        return Hands(out, self.image_size, self.timestamp_ms)
+        return Hands(out, self.image_size, self.timestamp_ms, self.num_points)
 
     def to_numpy(self) -> dict[str, np.ndarray]:
         return {"xy": self.xy, "confidence": self.confidence, "boxes": self.boxes,

@@ -15,6 +15,8 @@ def test_validation_names_the_field():
         KeypointLayout("x", ("a", "b", "c"), flip=(0, 0, 1))
     with pytest.raises(ValueError, match=r"layout\.flip"):
         KeypointLayout("x", ("a", "b", "c"), flip=(0, 1))
+    with pytest.raises(ValueError, match=r"layout\.flip: \(1, 2, 0\) is not its own inverse"):
+        KeypointLayout("x", ("a", "b", "c"), flip=(1, 2, 0))
     with pytest.raises(ValueError, match=r"layout\.edges: edge \(1, 3\) is outside 0\.\.2"):
         KeypointLayout("x", ("a", "b", "c"), edges=((0, 1), (1, 3)))
     with pytest.raises(ValueError, match=r"layout\.edges"):

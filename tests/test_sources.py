@@ -284,3 +284,38 @@ def test_an_image_folder_reports_what_it_skips(tmp_path, caplog):
     assert not caplog.text                     # the function was told instead of the log
     assert len(list(ImageFolderSource(tmp_path, skip_bad=True))) == 2
     assert "1.png: cannot decode image, skipped" in caplog.text
+
+
+def test_a_source_that_fails_to_start_ends_the_reader_with_its_error():
+    from gesturekit.sources import FrameSource
+
+    class EagerCamera(FrameSource):
+        def __iter__(self):   # opens its device before returning an iterator
+            raise SourceError("mycam: cannot open")
+
+    reader = LatestFrameReader(EagerCamera())
+    with pytest.raises(SourceError, match="mycam: cannot open"):
+        reader.read(timeout=5)
+
+
+@pytest.mark.parametrize("fps", [0, -30, float("nan"), float("inf"), "30"])
+def test_frames_per_second_are_checked_up_front(tmp_path, fps):
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(ValueError, match="fps"):
+        ImageFolderSource(tmp_path, fps=fps)
+    with pytest.raises(ValueError, match="fps"):
+        ArraySource([], fps=fps)
+
+
+def test_a_folder_named_with_digits_is_a_folder_not_a_camera(tmp_path, monkeypatch):
+    (tmp_path / "2024").mkdir()
+    cv2.imwrite(str(tmp_path / "2024" / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    monkeypatch.chdir(tmp_path)
+    assert isinstance(open_source("2024"), ImageFolderSource)
+
+
+@pytest.mark.parametrize("shape", [(48, 64, 3), (48, 64), (48, 64, 4), (48, 64, 1)])
+def test_one_image_is_not_taken_for_a_sequence_of_frames(shape):
+    with pytest.raises(ValueError, match="one image"):
+        open_source(np.zeros(shape, np.uint8))
+    assert len(list(open_source(np.zeros((2, *shape), np.uint8)))) == 2   # a stack of frames is

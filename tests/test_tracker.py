@@ -724,6 +724,85 @@ def test_a_stream_that_ends_ends_its_gestures_and_loses_its_hands():
     tr.close()
 
 
+
+@pytest.mark.parametrize("how", ["the source ends", "stop()"])
+def test_a_live_run_that_ends_ends_its_gestures_and_loses_its_hands(how):
+    # as stream() does: a gesture held to the end (a pinch pressing the mouse) must not outlive it
+    det, reg = FakeDetector(), FakeRegressor()
+    tr = HandTracker(TrackerOptions(presence_model=""), detector=det, regressor=reg, recognizer=_Flat())
+    got = []
+    tr.on(None, lambda e: got.append((e.kind, e.gesture)), phase=None)
+    set_truth(det, reg, [hand_at(40, 40)])
+    started = threading.Event()
+    tr.on("flat", lambda e: started.set(), phase="started")
+
+    def frames(n):
+        for _ in range(n):
+            time.sleep(0.01)
+            yield np.zeros((80, 80, 3), np.uint8)
+
+    tr.start_live(ArraySource(frames(8 if how == "the source ends" else 10**6)), lambda f, h: None)
+    assert started.wait(5)
+    if how == "stop()":
+        tr.stop()
+    deadline = time.monotonic() + 5
+    while tr.running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    tr._live._thread.join(2)
+    tr.events.wait_idle(2.0)
+    assert [k for k, _ in got[-2:]] == ["ended", "hand_lost"], got   # before close()
+    tr.close()
+
+
+def test_a_live_clock_that_jumps_back_goes_on_a_frame_later():
+    from gesturekit.live import _MonotonicClock
+
+    clock = _MonotonicClock()
+    # a clip played in a loop: 0, 33, 66, then 0 again
+    assert [round(clock(t), 1) for t in (0.0, 33.3, 66.6, 0.0, 33.3, 33.3)] == [0.0, 33.3, 66.6, 99.9, 133.2, 166.5]
+
+
+def test_stop_waits_at_most_its_timeout_in_all():
+    tr, _, _ = make_tracker()
+    busy = threading.Event()
+
+    def slow(frame, hands):
+        busy.set()
+        time.sleep(3.0)
+
+    tr.start_live(ArraySource(np.zeros((16, 16, 3), np.uint8) for _ in range(10**6)), slow)
+    assert busy.wait(5)
+    t0 = time.monotonic()
+    tr.stop(timeout=1.0)
+    assert time.monotonic() - t0 < 1.5
+    tr.close()
+
+
+def test_a_live_callback_that_exits_ends_the_run_with_its_reason():
+    tr, _, _ = make_tracker()
+
+    def leave(frame, hands):
+        raise SystemExit(3)
+
+    tr.start_live(ArraySource(np.zeros((16, 16, 3), np.uint8) for _ in range(10**6)), leave)
+    deadline = time.monotonic() + 5
+    while tr.running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert isinstance(tr.live_error, SystemExit)
+    tr.close()
+
+
+def test_a_frame_without_hands_has_the_layouts_shapes():
+    from gesturekit.layouts import KeypointLayout
+
+    layout = KeypointLayout("five", tuple(f"p{i}" for i in range(5)), edges=((0, 1),))
+    det, reg = FakeDetector(), FakeRegressor()
+    reg.layout = layout
+    tr = HandTracker(TrackerOptions(presence_model=""), detector=det, regressor=reg)
+    hands = tr.process(np.zeros((80, 80, 3), np.uint8))
+    assert len(hands) == 0 and hands.xy.shape == (0, 5, 2) and hands.confidence.shape == (0, 5)
+
+
 # --- soak -----------------------------------------------------------------------------------------
 
 @pytest.mark.slow  # ~35 s alone on 2 cores; over 60 s when the machine is shared

@@ -37,7 +37,20 @@ HAND_MODIFIERS = frozenset({"human", "person", "left", "right", "l", "r", "my", 
 
 def _check_box(path, line, b):
     if b[2] < b[0] or b[3] < b[1]:
-        raise DataFormatError(f"{path}:{line}: box {list(b)} has max < min")
+        raise DataFormatError(f"{path}:{line}: box {np.asarray(b).tolist()} has max < min")
+
+
+def _check_normalised(path, line, v) -> None:
+    if (v < -0.01).any() or (v > 1.01).any():
+        raise DataFormatError(f"{path}:{line}: coordinates must be normalised to 0..1, got {np.asarray(v).tolist()}")
+
+
+def _check_pixels(path, line, b, w: float, h: float) -> None:
+    """A pixel box must overlap its image; one within 0..1 in a larger image was written normalised."""
+    if max(w, h) > 4 and np.abs(b).max() <= 1.0 and b[2] > b[0]:
+        raise DataFormatError(f"{path}:{line}: box {np.asarray(b).tolist()} looks normalised; expected pixels of a {w:g}×{h:g} image")
+    if b[2] < 0 or b[3] < 0 or b[0] > w or b[1] > h:
+        raise DataFormatError(f"{path}:{line}: box {np.asarray(b).tolist()} lies outside the {w:g}×{h:g} image")
 
 
 def is_hand_class(name: str) -> bool:
@@ -113,18 +126,20 @@ def read_egohands_csv(path: str | Path, label: str | None = None) -> list[Sample
     """
     path = Path(path)
     rows: dict[str, dict] = {}
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:   # -sig: Excel's "CSV UTF-8" starts with a BOM
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None or [h.strip() for h in header] != EGO_HEADER:
             raise DataFormatError(f"{path}:1: expected header {','.join(EGO_HEADER)}, got {header}")
-        for ln, row in enumerate(reader, 2):
+        for row in reader:
+            ln = reader.line_num   # the file's line (a quoted cell may span several)
             if not row:
                 continue
             if len(row) != 8:
                 raise DataFormatError(f"{path}:{ln}: {len(row)} fields, expected 8")
             v = finite_floats(path, ln, row[1:3] + row[4:8])
             _check_box(path, ln, v[2:])
+            _check_pixels(path, ln, v[2:], v[0], v[1])
             img = path.parent / "images" / row[0]
             r = rows.setdefault(row[0], {"image": img, "w": v[0], "h": v[1], "boxes": [], "labels": []})
             r["boxes"].append(v[2:].tolist())
@@ -159,17 +174,18 @@ def read_open_images_csv(path: str | Path, image_dir: str | Path | None = None,
     path = Path(path)
     image_dir = Path(image_dir) if image_dir else path.parent / "images"
     # two passes over the file, not its rows held in memory: Open Images' own CSVs run to millions of rows
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:
         keep = pick_classes({_oi_name(row["LabelName"]) for row in _oi_rows(f, path)}, label, path)
     rows: dict[str, dict] = {}
-    with open(path, newline="") as f:
-        for ln, row in enumerate(_oi_rows(f, path), 2):
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = _oi_rows(f, path)
+        for row in reader:
+            ln = reader.line_num   # DictReader skips blank lines: counting rows would name the wrong line
             name = _oi_name(row["LabelName"])
             if name not in keep:
                 continue
             v = finite_floats(path, ln, [row[c] for c in ("XMin", "YMin", "XMax", "YMax")])
-            if (v < -0.01).any() or (v > 1.01).any():
-                raise DataFormatError(f"{path}:{ln}: coordinates must be normalised to 0..1, got {list(v)}")
+            _check_normalised(path, ln, v)
             _check_box(path, ln, v)
             r = rows.setdefault(row["ImageID"], {"line": ln, "row": row, "boxes": [], "labels": []})
             r["boxes"].append(v)
@@ -346,6 +362,7 @@ def write_voc(samples: list[Sample], folder: str | Path) -> None:
 def read_yolo_boxes(root: str | Path, label: str | None = None) -> list[Sample]:
     """YOLO detection folder: ``images/`` + ``labels/<stem>.txt`` with ``class cx cy w h`` normalised.
 
+    An image with no label file is a background image (no boxes), as in YOLO's own tools.
     YOLO-pose lines (box then points) are read too; only the box is kept. Labels are the class ids
     (``"0"``, ``"1"``, ...): one class is kept, ``label`` when several (:func:`pick_classes`).
     """
@@ -356,17 +373,17 @@ def read_yolo_boxes(root: str | Path, label: str | None = None) -> list[Sample]:
     out = []
     for img in sorted(p for p in img_dir.iterdir() if p.suffix.lower() in IMAGE_EXTS):
         lbl = lbl_dir / f"{img.stem}.txt"
-        if not lbl.exists():
-            continue
         boxes, labels = [], []
         w = h = None
-        for ln, line in enumerate(lbl.read_text().splitlines(), 1):
+        # an image without a label file is a background image (YOLO's convention): no boxes
+        for ln, line in enumerate(lbl.read_text().splitlines() if lbl.exists() else [], 1):
             vals = line.split()
             if not vals:
                 continue
             if len(vals) < 5:
                 raise DataFormatError(f"{lbl}:{ln}: {len(vals)} values, expected class cx cy w h")
             v = finite_floats(lbl, ln, vals[:5])
+            _check_normalised(lbl, ln, v[1:])
             if w is None:
                 w, h = image_size(img)
             cx, cy, bw, bh = v[1:]
@@ -420,7 +437,7 @@ def read_boxes(path: str | Path, label: str | None = None) -> list[Sample]:
     if suffix == ".xml":
         return read_voc(path, label)
     if suffix == ".csv":
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:
             header = [h.strip() for h in next(csv.reader(f), [])]
         if header == EGO_HEADER:
             return read_egohands_csv(path, label)

@@ -34,7 +34,7 @@ def finite_floats(path, line: int, cells, what: str = "") -> np.ndarray:
     where = f"{path}:{line}: " + (f"{what}: " if what else "")
     try:
         v = np.array([float(c) for c in cells], np.float64)
-    except ValueError as e:
+    except (TypeError, ValueError) as e:   # TypeError: a JSON null
         raise DataFormatError(f"{where}non-numeric value ({e})") from None
     if not np.isfinite(v).all():
         raise DataFormatError(f"{where}NaN or infinite value")

@@ -101,6 +101,28 @@ def test_egohands_corrupt_row_names_file_and_line(tmp_path, row, problem):
         read_boxes(f)
 
 
+@pytest.mark.parametrize("row, problem", [
+    ("im0.jpg,64,48,hand,0.1,0.2,0.3,0.4", "looks normalised"),
+    ("im0.jpg,64,48,hand,100,2,130,40", "outside the 64×48 image"),
+])
+def test_egohands_boxes_in_the_wrong_units_are_refused(tmp_path, row, problem):
+    f = tmp_path / "boxes.csv"
+    f.write_text("image,width,height,label,xmin,ymin,xmax,ymax\nim0.jpg,64,48,hand,1,2,3,4\n" + row + "\n")
+    with pytest.raises(DataFormatError, match=rf"boxes\.csv:3: .*{problem}"):
+        read_boxes(f)
+
+
+def test_box_csvs_name_the_files_own_line_and_take_excels_bom(tmp_path):
+    f = tmp_path / "oi.csv"
+    # a blank line, which csv readers skip, must not shift the line named
+    f.write_text("\ufeffImageID,LabelName,XMin,XMax,YMin,YMax,ImageWidth,ImageHeight\n"
+                 "a,/m/0k65p,0.1,0.2,0.1,0.2,64,48\n\na,/m/0k65p,0.1,oops,0.1,0.2,64,48\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"oi\.csv:4: non-numeric"):
+        read_boxes(f)
+    f.write_text("\ufeffimage,width,height,label,xmin,ymin,xmax,ymax\nim0.jpg,64,48,hand,1,2,3,4\n", encoding="utf-8")
+    assert len(read_boxes(f)[0].boxes) == 1
+
+
 def test_open_images_corrupt_row_and_unnormalised(tmp_path):
     f = tmp_path / "oi.csv"
     f.write_text("ImageID,LabelName,XMin,XMax,YMin,YMax\na,/m/0k65p,0.1,0.2,0.1,0.2\na,/m/0k65p,12,40,3,9\n")
@@ -115,11 +137,25 @@ def test_yolo_corrupt_line(tmp_path, samples):
         read_boxes(tmp_path)
 
 
+def test_yolo_boxes_in_pixels_are_refused_and_unlabelled_images_are_background(tmp_path, samples):
+    write_yolo_boxes(samples, tmp_path)
+    (tmp_path / "labels" / "im1.txt").unlink()       # YOLO's convention: no label file, no hand
+    got = {Path(s.image).name: len(s.boxes) for s in read_boxes(tmp_path)}
+    assert got == {"im0.jpg": 1, "im1.jpg": 0}
+    (tmp_path / "labels" / "im1.txt").write_text("0 32 24 10 8\n")
+    with pytest.raises(DataFormatError, match=r"im1\.txt:1: .*normalised"):
+        read_boxes(tmp_path)
+
+
 def test_coco_bad_bbox_and_bad_json(tmp_path):
     f = tmp_path / "a.json"
     f.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}],
                              "annotations": [{"image_id": 1, "bbox": [1, 2, 3]}]}))
     with pytest.raises(DataFormatError, match=r"a\.json: annotations\[0\]: bbox"):
+        read_boxes(f)
+    f.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}],
+                             "annotations": [{"image_id": 1, "bbox": [1, None, 3, 2]}]}))
+    with pytest.raises(DataFormatError, match=r"a\.json: annotations\[0\]:bbox: non-numeric"):
         read_boxes(f)
     f.write_text("{\n  'images': oops\n}")
     with pytest.raises(DataFormatError, match=r"a\.json:2: invalid JSON"):

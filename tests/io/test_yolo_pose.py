@@ -45,6 +45,13 @@ def test_wrong_value_count_names_file_and_line(tmp_path):
         read_yolo_pose(root, num_points=21)
 
 
+def test_a_folder_keeps_the_point_count_of_its_first_line(tmp_path):
+    root = _folder(tmp_path, ["0 0.5 0.5 0.5 0.5 0.25 0.5 1 0.5 0.25 1 0.75 0.75 1",
+                              "0 0.5 0.5 0.5 0.5 0.25 0.5 1 0.5 0.25 1"])   # 3 points, then 2
+    with pytest.raises(DataFormatError, match=r"a\.txt:2: 11 values, expected 5 \+ 3×3 = 14 \(as the folder's first"):
+        read_yolo_pose(root, num_points=None)
+
+
 def test_nan_names_file_and_line(tmp_path):
     root = _folder(tmp_path, ["0 0.5 0.5 0.5 0.5 0.25 nan 1 0.5 0.25 1 0.75 0.75 1"])
     with pytest.raises(DataFormatError, match=r"a\.txt:1: NaN"):

@@ -174,7 +174,8 @@ def _ego_folder(root, n, size=(1280, 720)):
     rows = [",".join(EGO_HEADER)]
     for i in range(n):
         cv2.imwrite(str(root / "images" / f"f{i:03d}.jpg"), np.zeros((size[1], size[0], 3), np.uint8))
-        rows.append(f"f{i:03d}.jpg,{size[0]},{size[1]},hand,640,360,800,520")
+        w, h = size   # one square box from the middle, an eighth of the frame wide
+        rows.append(f"f{i:03d}.jpg,{w},{h},hand,{w // 2},{h // 2},{w // 2 + w // 8},{h // 2 + w // 8}")
     (root / "boxes.csv").write_text("\n".join(rows) + "\n")
     return root
 
