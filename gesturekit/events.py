@@ -327,8 +327,7 @@ class EventBus:
                 return
             drop = 0
             for ev in events:
-                if len(self._queue) >= self.max_queue:
-                    self._drop_one()
+                if len(self._queue) >= self.max_queue and self._drop_one():
                     drop += 1
                 self._queue.append(ev)
             self._cond.notify_all()   # wait_idle waiters share the condition
@@ -337,18 +336,23 @@ class EventBus:
             log.warning("EventBus queue full (%d); dropped the %d oldest event(s), %d in all",
                         self.max_queue, drop, self.dropped)
 
-    def _drop_one(self) -> None:
-        """Drop the oldest ``held`` event, else the oldest event (caller holds the lock).
-        A dropped ``held`` only repeats what is known; a dropped ``ended`` would leave a
-        button pressed on ``started`` down for good."""
-        for i, ev in enumerate(self._queue):
-            if ev.kind == "held":
-                del self._queue[i]
-                return
-        self._queue.popleft()
+    def _drop_one(self) -> bool:
+        """Drop the oldest ``held`` event, else the oldest one that only begins something
+        (caller holds the lock); False when every queued event ends something, and the queue
+        grows instead. A dropped ``held`` only repeats what is known; a dropped ``ended`` or
+        ``hand_lost`` would leave a button pressed on ``started`` down for good."""
+        for kinds in (("held",), ("started", "hand_appeared")):
+            for i, ev in enumerate(self._queue):
+                if ev.kind in kinds:
+                    del self._queue[i]
+                    return True
+        return False
 
     def wait_idle(self, timeout: float = 2.0) -> bool:
-        """Wait until every queued event has been dispatched; False on timeout."""
+        """Wait until every queued event has been dispatched; False on timeout, and at once
+        from a callback (the bus cannot be idle while it runs one)."""
+        if self._worker is threading.current_thread():
+            return False
         with self._cond:
             return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
 

@@ -254,6 +254,30 @@ def test_full_queue_drops_held_before_started_and_ended(caplog):
     bus.close()
 
 
+def test_a_full_queue_of_endings_grows_rather_than_drop_one(caplog):
+    release = threading.Event()
+    got = []
+    bus = EventBus(max_queue=2)
+    bus.on(None, lambda e: (release.wait(5), got.append((e.kind, e.timestamp_ms))))
+    bus.publish([ev(t=0)])
+    time.sleep(0.05)                     # the worker takes event 0 and blocks
+    bus.publish([ev("ended", t=1), ev("hand_lost", None, t=2), ev("ended", "ok", t=3)])
+    release.set()
+    assert bus.wait_idle(5)
+    assert got == [("started", 0), ("ended", 1), ("hand_lost", 2), ("ended", 3)] and bus.dropped == 0
+    bus.close()
+
+
+def test_wait_idle_from_a_callback_returns_at_once():
+    answers = []
+    with EventBus() as bus:
+        bus.on(None, lambda e: answers.append(bus.wait_idle(5)))
+        t0 = time.monotonic()
+        bus.publish([ev()])
+        assert bus.wait_idle(5)
+        assert answers == [False] and time.monotonic() - t0 < 2
+
+
 def test_misspelt_names_get_a_suggestion():
     with EventBus(gestures=["fist", "open_palm", "thumbs_up", "my wave"]) as bus:
         for wrong, right in [("fsit", "fist"), ("Fist", "fist"), ("open palm", "open_palm"),

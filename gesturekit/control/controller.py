@@ -162,6 +162,8 @@ class DesktopController:
         with self._lock:
             if not engaged:
                 self.release_all()
+            elif not self.engaged:
+                self.mouse.reanchor()   # the hand moved while paused: no jump on resume
             self.engaged = bool(engaged)
         self._notify()
 
@@ -175,6 +177,8 @@ class DesktopController:
 
     def resume(self) -> None:
         with self._lock:
+            if self.stopped or not self.engaged:
+                self.mouse.reanchor()
             self.stopped = False
             self.engaged = True
         self._notify()
@@ -306,8 +310,9 @@ class DesktopController:
         """Attach to ``tracker`` and drive the pointer from ``tracker.stream(source)``; returns frames seen."""
         self.attach(tracker)
         n = 0
+        stream = tracker.stream(source)
         try:
-            for frame, hands in tracker.stream(source):
+            for frame, hands in stream:
                 self.update(hands)
                 if on_frame is not None:
                     on_frame(frame, hands)
@@ -315,8 +320,18 @@ class DesktopController:
                 if self.stopped or (max_frames is not None and n >= max_frames):
                     break
         finally:
-            self.detach()
-            self.release_all()
+            try:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()   # now, not at garbage collection: the stream publishes its last ended events
+            finally:
+                # Handle what the bus still holds before leaving it: a started it delivers after the
+                # release below would press a button whose ended nobody then hears.
+                wait_idle = getattr(getattr(tracker, "events", None), "wait_idle", None)
+                if callable(wait_idle):
+                    wait_idle(2.0)
+                self.detach()
+                self.release_all()
         return n
 
     def close(self) -> None:

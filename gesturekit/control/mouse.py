@@ -368,10 +368,14 @@ class MouseController:
         elif gesture == c.scroll and self.mode == "scroll":
             self.mode = "point"
             self._scroll_y = None
-            # Re-anchor where the pointer is, so it does not jump by the hand's scroll travel.
-            self._last_target = None
-            self._filter.reset()
-            self._keep_position = True
+            self.reanchor()   # the pointer must not jump by the hand's scroll travel
+
+    def reanchor(self) -> None:
+        """Go on from where the pointer is: the next hand position becomes the reference, so the
+        hand's travel while the pointer was not following it (a scroll, a pause) is not applied."""
+        self._last_target = None
+        self._filter.reset()
+        self._keep_position = True
 
     # -- buttons
     def press(self, button: str = "left") -> None:

@@ -12,6 +12,7 @@ import itertools
 import json
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,13 +135,15 @@ class GestureMLP:
             with np.load(path, allow_pickle=False) as z:
                 n = len([k for k in z.files if k.startswith("W")])
                 weights = [(z[f"W{i}"], z[f"b{i}"]) for i in range(n)]
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:  # truncated or not an .npz
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:  # truncated or not an .npz
             raise ModelFileError(f"{path}: cannot read weights ({e})") from None
         if n == 0:
             raise ModelFileError(f"{path}: no weight arrays W0, b0, …")
         for i, (w, b) in enumerate(weights):
             if w.ndim != 2 or b.shape != (w.shape[1],) or (i and w.shape[0] != weights[i - 1][0].shape[1]):
                 raise ModelFileError(f"{path}: layer {i} shapes {w.shape}, {b.shape} do not chain")
+        if not isinstance(meta.get("input", "static"), str) or not isinstance(meta.get("frame", "canonical"), str):
+            raise ModelFileError(f"{js}: 'input' and 'frame' must be strings")
         expect = INPUT_SIZES.get(meta.get("input", "static"))
         if expect is not None and weights[0][0].shape[0] != expect:
             raise ModelFileError(f"{path}: input size {weights[0][0].shape[0]}, expected {expect}")

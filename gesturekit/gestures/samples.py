@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -147,6 +148,8 @@ def read_samples(path: str | Path, labels: str | Path | None = None) -> SampleSe
                 raise DataFormatError(f"{path}:{no}: {len(cells)} fields, expected {width} ({kind} layout)")
             if kind == "gesturekit":
                 label, hand, xy = _gesturekit_row(path, no, cells)
+                if no == last_no and not terminated and not _RECORDED_NUMBER.fullmatch(cells[-1].strip()):
+                    raise DataFormatError(f"{path}:{no}: the last number is cut short")
             elif kind == "hagrid":
                 label = HAGRID_NAMES.get(cells[0].split("/")[0], cells[0].split("/")[0])
                 hand = cells[3].strip().lower() or None
@@ -216,11 +219,18 @@ def _gesturekit_row(path: Path, no: int, cells: list[str]) -> tuple[str, str | N
     return label, hand, finite_floats(path, no, cells[2:], "keypoints")
 
 
+# How the recorder writes every number. An unterminated last line that ends otherwise was cut
+# inside its last number ("187.75" as "18"), which would still parse, as a wrong value.
+_RECORDED_NUMBER = re.compile(r"-?\d+\.\d\d")
+
+
 def _whole_row(path: Path, line: bytes) -> bool:
-    """Whether ``line`` is a complete gesturekit row, as :func:`read_samples` would read it."""
+    """Whether the unterminated last ``line`` is a complete gesturekit row, as :func:`read_samples`
+    would read it, ending in a whole number as the recorder writes one."""
     try:
-        _gesturekit_row(path, 0, next(csv.reader([line.decode("utf-8").rstrip("\r")])))
-        return True
+        cells = next(csv.reader([line.decode("utf-8").rstrip("\r")]))
+        _gesturekit_row(path, 0, cells)
+        return bool(_RECORDED_NUMBER.fullmatch(cells[-1].strip()))
     except (DataFormatError, ValueError, StopIteration):   # UnicodeDecodeError is a ValueError
         return False
 

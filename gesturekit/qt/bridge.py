@@ -48,9 +48,11 @@ class EventBridge(QObject):
         self.bus = bus
         # Queued explicitly: even a slot that is a plain function runs on our thread.
         # Qt drops the connection (and queued events) when this bridge is deleted.
-        self._relay = _Relay()
-        self._relay.hop.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
-        self._sub = sub = bus.on(gesture, self._relay.hop.emit, phase=phase, hand=hand)
+        self._relay = relay = _Relay()
+        relay.hop.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        # The closure holds the relay: a bound ``hop.emit`` does not keep its QObject alive, and
+        # the bus thread may still be emitting after the bridge (and its last reference) is gone.
+        self._sub = sub = bus.on(gesture, lambda ev: relay.hop.emit(ev), phase=phase, hand=hand)
         # Deleted with its parent (a closed dialog): leave the bus, or it keeps a dead bridge.
         self._leave = lambda *_: bus.off(sub)   # not a method: it runs after self is gone
         self.destroyed.connect(self._leave)

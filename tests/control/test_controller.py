@@ -107,8 +107,55 @@ def test_stop_releases_and_ignores_input(make_hands):
     ctl.handle(ev("started", "rock"))
     assert len(be.actions) == n
     ctl.resume()
-    ctl.update(make_hands([(0.9, 0.9, 1, "right")], 80))
+    ctl.update(make_hands([(0.9, 0.9, 1, "right")], 80))     # re-anchors where the pointer is
+    ctl.update(make_hands([(0.8, 0.8, 1, "right")], 113))
     assert len(be.actions) > n
+
+
+@pytest.mark.parametrize("pause", ["engage", "stop"])
+def test_resuming_goes_on_from_where_the_pointer_is(make_hands, pause):
+    ctl, be = make()
+    ctl.update(make_hands([(0.3, 0.5, 1, "right")], 0))
+    ctl.update(make_hands([(0.4, 0.5, 1, "right")], 33))
+    before = be.position
+    ctl.set_engaged(False) if pause == "engage" else ctl.stop()
+    ctl.update(make_hands([(0.9, 0.5, 1, "right")], 66))     # the hand travels while paused
+    ctl.set_engaged(True) if pause == "engage" else ctl.resume()
+    ctl.update(make_hands([(0.9, 0.5, 1, "right")], 99))
+    assert be.position == before                              # no jump by the paused travel
+    ctl.update(make_hands([(0.95, 0.5, 1, "right")], 132))
+    assert be.position[0] > before[0]                         # and it follows again
+    ctl.close()
+
+
+def test_run_hears_every_event_before_it_lets_go(make_hands):
+    # a pinch the bus delivers late (behind a slow subscriber) must still be released by run()
+    import time
+
+    class Tracker:
+        def __init__(self):
+            self.events = EventBus()
+
+        def on(self, gesture=None, callback=None, **kw):
+            return self.events.on(gesture, callback, **kw)
+
+        def stream(self, source):
+            try:
+                for i in range(3):
+                    if i == 1:
+                        self.events.publish([ev("started", "pinch", t=i * 33.0)])
+                    yield None, make_hands([(0.5, 0.5, 1, "right")], i * 33.0)
+            finally:   # as HandTracker.stream: the stream's end publishes its endings
+                self.events.publish([ev("ended", "pinch", t=99.0), ev("hand_lost", t=99.0)])
+
+    tr = Tracker()
+    tr.events.on(callback=lambda e: time.sleep(0.2))   # an earlier, slow subscriber
+    ctl, be = make()
+    assert ctl.run(tr, "clip", max_frames=3) == 3
+    assert tr.events.wait_idle(5)
+    assert be.count("press") == 1 and be.count("release") == 1 and not be.buttons_down
+    ctl.close()
+    tr.events.close()
 
 
 def test_exception_in_update_releases(make_hands):

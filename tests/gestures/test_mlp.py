@@ -70,6 +70,17 @@ def test_load_errors_name_the_file(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps(meta))
     with pytest.raises(ModelFileError, match=r"bad\.npz: cannot read weights"):
         GestureMLP.load(tmp_path / "bad.npz")
+    # a compressed archive whose data is damaged (zlib's own error, not a zip one)
+    np.savez_compressed(tmp_path / "bad.npz", W0=np.zeros((42, 2)), b0=np.zeros(2))
+    data = bytearray((tmp_path / "bad.npz").read_bytes())
+    data[60:90] = bytes(30)
+    (tmp_path / "bad.npz").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=r"bad\.npz: cannot read weights"):
+        GestureMLP.load(tmp_path / "bad.npz")
+    npz, js = train_mlp(x, y, TrainOptions(hidden=(4,), epochs=2)).save(tmp_path / "m.npz")
+    js.write_text(json.dumps({**json.loads(js.read_text()), "input": ["static"]}))
+    with pytest.raises(ModelFileError, match=r"m\.json: 'input' and 'frame' must be strings"):
+        GestureMLP.load(npz)
 
 
 def test_train_options_validate():

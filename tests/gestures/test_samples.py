@@ -79,6 +79,19 @@ def test_interrupted_recording_keeps_earlier_rows(tmp_path, make_hand):
     assert read_samples(path).labels.tolist() == ["fist", "point", "victory"]
 
 
+def test_a_recording_cut_inside_its_last_number_loses_that_row_not_its_value(tmp_path, make_hand):
+    path = tmp_path / "s.csv"
+    with SampleRecorder(path) as rec:
+        rec.add("fist", make_hand("fist"))
+        rec.add("point", make_hand("point"))
+    full = path.read_bytes()
+    path.write_bytes(full[:-4])   # "…,187.75\n" cut to "…,18": 44 cells still, one of them wrong
+    assert read_samples(path).labels.tolist() == ["fist"]
+    with SampleRecorder(path) as rec:
+        rec.add("victory", make_hand("victory"))
+    assert read_samples(path).labels.tolist() == ["fist", "victory"]
+
+
 def test_recorder_keeps_a_whole_row_without_its_newline(tmp_path, make_hand):
     path = tmp_path / "s.csv"
     with SampleRecorder(path) as rec:

@@ -135,6 +135,40 @@ print("errors", len(errors))
     assert r.returncode == 0 and "errors 0" in r.stdout, r.stdout + r.stderr
 
 
+
+def test_bridges_deleted_while_events_stream_never_crash():
+    # the bus thread may be emitting on a bridge's relay as the bridge's parent deletes it
+    code = """
+import threading, time
+from PyQt6.QtCore import QCoreApplication, QEvent, QObject
+from gesturekit.events import EventBus, GestureEvent
+from gesturekit.qt import EventBridge
+
+app = QCoreApplication([])
+bus = EventBus(max_queue=10000)
+stop = False
+def pump():
+    while not stop:
+        bus.publish([GestureEvent("started", "pinch", 1, "right", 0.0)] * 5)
+        time.sleep(0.002)
+t = threading.Thread(target=pump, daemon=True)
+t.start()
+for i in range(60):
+    win = QObject()
+    EventBridge(bus, parent=win).gesture_event.connect(lambda ev: None)
+    for _ in range(5):
+        app.processEvents()
+        time.sleep(0.002)
+    del win   # the parent goes, and its bridge with it
+stop = True
+t.join()
+bus.wait_idle(5)
+print("subscriptions left", len(bus._subs))
+"""
+    r = run_qt_script(code)
+    assert r.returncode == 0 and "subscriptions left" in r.stdout, (r.returncode, r.stdout + r.stderr[-2000:])
+
+
 def test_bridge_close_after_its_parent_deleted_it(qapp):
     # close() is idempotent: a bridge its parent (a closed dialog) deleted has left the bus already
     from PyQt6 import sip
