@@ -218,6 +218,10 @@ def _load_onnx(path: Path, threads: int | None, device: str, spin_wait: bool) ->
     try:
         sess = ort.InferenceSession(str(path), so, providers=providers)
     except Exception as e:  # onnxruntime raises its own Fail/InvalidProtobuf types
+        import zipfile
+
+        if zipfile.is_zipfile(path):   # what torch.save writes
+            raise ModelFileError(f"{path}: a torch file, not ONNX; name it .pt (or export it to ONNX)") from None
         raise ModelFileError(f"{path}: not a valid ONNX model (truncated or corrupt?): {e}") from None
     raw = sess.get_modelmeta().custom_metadata_map.get(META_KEY)
     if raw is None:

@@ -58,6 +58,15 @@ def test_bad_onnx_metadata_is_named(tmp_path, meta, match):
     assert "bad.onnx" in str(e.value)
 
 
+def test_a_torch_file_named_onnx_is_called_what_it_is(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "m.onnx", "w") as z:   # torch.save writes a zip archive
+        z.writestr("m/data.pkl", b"weights")
+    with pytest.raises(ModelFileError, match=r"m\.onnx: a torch file, not ONNX"):
+        Runner.load(tmp_path / "m.onnx")
+
+
 def test_a_folder_is_not_called_missing(tmp_path):
     (tmp_path / "m.onnx").mkdir()
     with pytest.raises(ModelFileError, match="m.onnx: is a folder"):

@@ -203,6 +203,7 @@ def summarize_matches(images: int, found: np.ndarray, pck: np.ndarray) -> dict:
 
 def match_hands(samples: Sequence, readings: Sequence[Sequence[np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Per labelled hand, in order: found (bool) and PCK@0.1 (0 when missed), as :func:`pipeline_scores` counts them."""
+    from ..errors import LayoutMismatchError
     from ..geometry import box_of, iou
     from ..io.sample import boxes_from_keypoints
 
@@ -210,6 +211,10 @@ def match_hands(samples: Sequence, readings: Sequence[Sequence[np.ndarray]]) -> 
         raise ValueError(f"{len(samples)} samples but {len(readings)} readings")
     found, pck = [], []
     for s, hands in zip(samples, readings):
+        for kp in hands:
+            if np.shape(kp)[0] != s.keypoints.shape[1]:
+                raise LayoutMismatchError(f"{s.image}: the model reads {np.shape(kp)[0]} points, the labels "
+                                          f"have {s.keypoints.shape[1]}; score a model of the labels' layout")
         boxes = [box_of(np.asarray(kp, np.float32)) for kp in hands]
         for gt_kp, vis, gt_box in zip(s.keypoints, s.visible, boxes_from_keypoints(s.keypoints, s.visible)):
             best = max(range(len(boxes)), key=lambda i: iou(boxes[i], gt_box), default=None)

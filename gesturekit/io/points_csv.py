@@ -208,9 +208,9 @@ def _read_json_dict(d: object, path: Path) -> list[Sample]:
     for name, entry in d.items():
         where = f"{path}: image {name!r}"
         img = images.get(name, where)
-        # One hand is a list of points (each [x, y] or null); several hands nest one level deeper.
-        first = next((p for p in entry if p is not None), None)
-        multi = isinstance(first, list) and bool(first) and (first[0] is None or isinstance(first[0], list))
+        # One hand is a list of points (each [x, y], null or [null, null]); several hands nest one
+        # level deeper: a point holds numbers, a hand holds points.
+        multi = any(isinstance(h, list) and any(isinstance(q, list) for q in h) for h in entry)
         for hi, hand in enumerate(entry if multi else [entry]):
             hw = f"{where} hand {hi}" if multi else where
             if not isinstance(hand, list):
@@ -222,7 +222,7 @@ def _read_json_dict(d: object, path: Path) -> list[Sample]:
             kp = np.zeros((k, 2), np.float64)
             vis = np.ones(k, bool)
             for i, p in enumerate(hand):
-                if p is None:
+                if p is None or p == [None, None]:
                     vis[i] = False
                     continue
                 if not isinstance(p, list) or len(p) != 2:

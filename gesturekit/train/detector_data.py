@@ -157,7 +157,8 @@ def cache_hands26k(root: str | Path, limit: int | None = None, cache_dir: str | 
     samples = read_yolo_pose(root, sizes=(224, 224))
     if limit:
         samples = samples[:limit]
-    h = hashlib.sha1(f"{Path(root).resolve()}-{len(samples)}".encode()).hexdigest()[:16]
+    # keyed by the images themselves: the same count of other images must not reuse these pixels
+    h = hashlib.sha1("|".join(str(Path(s.image).resolve()) for s in samples).encode()).hexdigest()[:16]
     d = Path(cache_dir or default_cache_dir()) / f"det-h26-{h}"
     if not (d / "meta.json").exists():
         d.mkdir(parents=True, exist_ok=True)

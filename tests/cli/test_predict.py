@@ -140,6 +140,8 @@ def test_pipeline_scores_any_readers_points_alike():
     assert res["pck@0.1"] == pytest.approx((1 + 16 / 21 + 0 + 1) / 4)
     with pytest.raises(ValueError, match="4 samples but 3 readings"):
         cli_predict.pipeline_scores(samples, readings[:3])
+    with pytest.raises(ValueError, match=r"0\.jpg: the model reads 12 points, the labels have 21"):
+        cli_predict.pipeline_scores(samples[:1], [[hand[:12]]])   # a model of another layout
 
 
 def test_tracker_flags_reach_the_options():

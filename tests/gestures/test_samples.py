@@ -62,11 +62,15 @@ def test_malformed_line_names_file_and_line(tmp_path, make_hand):
         read_samples(path)
 
 
-def test_interrupted_recording_keeps_earlier_rows(tmp_path, make_hand):
-    path = tmp_path / "s.csv"
+def _fist_and_point(path, make_hand):
     with SampleRecorder(path) as rec:
         rec.add("fist", make_hand("fist"))
         rec.add("point", make_hand("point"))
+    return path
+
+
+def test_interrupted_recording_keeps_earlier_rows(tmp_path, make_hand):
+    path = _fist_and_point(tmp_path / "s.csv", make_hand)
     full = path.read_bytes()
     # a crash in the middle of the third write leaves a partial, unterminated line
     path.write_bytes(full + b"victory,right,312.1,240.0,300.5,1")
@@ -80,10 +84,7 @@ def test_interrupted_recording_keeps_earlier_rows(tmp_path, make_hand):
 
 
 def test_a_recording_cut_inside_its_last_number_loses_that_row_not_its_value(tmp_path, make_hand):
-    path = tmp_path / "s.csv"
-    with SampleRecorder(path) as rec:
-        rec.add("fist", make_hand("fist"))
-        rec.add("point", make_hand("point"))
+    path = _fist_and_point(tmp_path / "s.csv", make_hand)
     full = path.read_bytes()
     path.write_bytes(full[:-4])   # "…,187.75\n" cut to "…,18": 44 cells still, one of them wrong
     assert read_samples(path).labels.tolist() == ["fist"]
@@ -93,10 +94,7 @@ def test_a_recording_cut_inside_its_last_number_loses_that_row_not_its_value(tmp
 
 
 def test_recorder_keeps_a_whole_row_without_its_newline(tmp_path, make_hand):
-    path = tmp_path / "s.csv"
-    with SampleRecorder(path) as rec:
-        rec.add("fist", make_hand("fist"))
-        rec.add("point", make_hand("point"))
+    path = _fist_and_point(tmp_path / "s.csv", make_hand)
     path.write_bytes(path.read_bytes().rstrip(b"\n"))    # e.g. saved by an editor
     assert read_samples(path).labels.tolist() == ["fist", "point"]
     with SampleRecorder(path) as rec:

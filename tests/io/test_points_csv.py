@@ -71,6 +71,10 @@ def test_json_one_hand_and_several_hands(photos):
     assert a.keypoints.shape == (1, 3, 2) and a.visible.tolist() == [[True, True, False]]
     assert b.keypoints.shape == (2, 3, 2)
     np.testing.assert_allclose(b.keypoints[1, 2], [6, 6])
+    # an unlabelled first point written [null, null] is one hand's point, not a second hand
+    (photos / "pts.json").write_text(json.dumps({"a.jpg": [[None, None], [3, 4], [5, 6]]}))
+    (a,) = read_keypoints(photos / "pts.json")
+    assert a.keypoints.shape == (1, 3, 2) and a.visible.tolist() == [[False, True, True]]
 
 
 def test_json_errors(photos):

@@ -165,6 +165,23 @@ def test_hands_cache_keeps_unlabelled_points_on_the_hand_and_reads_labels_afresh
                                moved, atol=0.01)
 
 
+
+def test_hands_cache_is_keyed_by_the_images_not_their_count(tmp_path):
+    import cv2
+
+    from gesturekit.train.detector_data import cache_hands26k
+
+    _, kp = _hand_photo(np.random.default_rng(0))
+    line = _pose_line(kp, np.ones(21, bool))
+    root = _pose_folder(tmp_path / "hands", [line, line])
+    cv2.imwrite(str(root / "images" / "h2.png"), np.full((224, 224, 3), 200, np.uint8))
+    assert cache_hands26k(root, cache_dir=tmp_path / "cache", threads=1)["images"][1].mean() == 90
+    (root / "labels" / "h1.txt").unlink()            # the same count of labelled photos, another one
+    (root / "labels" / "h2.txt").write_text(line + "\n")
+    c = cache_hands26k(root, cache_dir=tmp_path / "cache", threads=1)
+    assert [Path(p).name for p in c["source"]] == ["h0.png", "h2.png"] and c["images"][1].mean() == 200
+
+
 def _ego_folder(root, n, size=(1280, 720)):
     import cv2
 
