@@ -75,8 +75,11 @@ class Detections:
         return len(self.scores)
 
 
-def letterbox(frame: np.ndarray, out_h: int, out_w: int) -> tuple[np.ndarray, float, float, float]:
-    """Fit ``frame`` centred into out_h×out_w with grey padding; returns image, scale, dx, dy."""
+def letterbox(frame: np.ndarray, out_h: int, out_w: int) -> tuple[np.ndarray, tuple[float, float], float, float]:
+    """Fit ``frame`` centred into out_h×out_w with grey padding; returns image, (x, y) scale, dx, dy.
+
+    The scale is per axis: rounding to whole pixels (and the halving steps dropping an odd last
+    row or column) stretches x and y differently, by up to several pixels on a tall phone frame."""
     h, w = frame.shape[:2]
     s = min(out_w / w, out_h / h)
     nw, nh = max(1, round(w * s)), max(1, round(h * s))
@@ -84,11 +87,13 @@ def letterbox(frame: np.ndarray, out_h: int, out_w: int) -> tuple[np.ndarray, fl
     out = np.full((out_h, out_w, 3), PAD_VALUE, np.uint8)
     # INTER_AREA at a non-integer factor costs ~1.5 ms for a 640×480 frame; exact 2× area steps
     # (a fast path in OpenCV) and one linear step of at most 2× give nearly its pixels in ~0.25 ms.
+    halved = 1
     while frame.shape[0] >= 2 * nh and frame.shape[1] >= 2 * nw:
         h2, w2 = frame.shape[0] // 2, frame.shape[1] // 2
         frame = cv2.resize(frame[:2 * h2, :2 * w2], (w2, h2), interpolation=cv2.INTER_AREA)
+        halved *= 2
     out[dy:dy + nh, dx:dx + nw] = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_LINEAR)
-    return out, nw / w, float(dx), float(dy)
+    return out, (nw / (frame.shape[1] * halved), nh / (frame.shape[0] * halved)), float(dx), float(dy)
 
 
 def to_batch(img: np.ndarray) -> np.ndarray:
@@ -96,7 +101,7 @@ def to_batch(img: np.ndarray) -> np.ndarray:
     return cv2.dnn.blobFromImage(img, 1.0 / 255.0, swapRB=True)  # 3× faster than numpy here
 
 
-def decode(out: dict[str, np.ndarray], stride: int, scale: float, dx: float, dy: float, frame_w: int,
+def decode(out: dict[str, np.ndarray], stride: int, scale: tuple[float, float], dx: float, dy: float, frame_w: int,
            frame_h: int, score_threshold: float, nms_iou: float, max_hands: int, index: int = 0,
            top_k: int = 100) -> Detections:
     """Peaks of one image's maps (``index`` in the batch) → boxes in frame pixels, NMS'd."""
@@ -115,7 +120,8 @@ def decode(out: dict[str, np.ndarray], stride: int, scale: float, dx: float, dy:
     size = np.exp(np.clip(out["size"][index][:, iy, ix], -4, 8)) * stride
     cx, cy = (ix + off[0]) * stride, (iy + off[1]) * stride
     b = np.stack([cx - size[0] / 2, cy - size[1] / 2, cx + size[0] / 2, cy + size[1] / 2], 1)
-    b = (b - [dx, dy, dx, dy]) / scale
+    sx, sy = scale
+    b = (b - [dx, dy, dx, dy]) / [sx, sy, sx, sy]
     b = np.clip(b, 0, [frame_w, frame_h, frame_w, frame_h]).astype(np.float32)
     sc = flat[cand].astype(np.float32)
     if "angle" in out:
@@ -123,7 +129,9 @@ def decode(out: dict[str, np.ndarray], stride: int, scale: float, dx: float, dy:
         ang = np.arctan2(a[0], a[1]).astype(np.float32)
     else:
         ang = np.full(len(cand), np.nan, np.float32)
-    keep = nms(b, sc, score_threshold, nms_iou, top_k=max_hands)
+    # the cap applies to what NMS keeps: as OpenCV's top_k it would cap what takes part, and two
+    # peaks on one hand could push another hand out
+    keep = nms(b, sc, score_threshold, nms_iou)[:max_hands]
     return Detections(b[keep], sc[keep], ang[keep])
 
 

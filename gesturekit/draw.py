@@ -119,6 +119,7 @@ class LabelAnnotator:
                 continue
             (tw, th), base = cv2.getTextSize(txt, cv2.FONT_HERSHEY_SIMPLEX, self.scale, 1)
             x, y = _pt(h.box)
+            x = max(0, min(x, scene.shape[1] - tw - 4))   # a hand half out of the frame keeps its label
             y -= 4
             y = max(y, th + base)
             cv2.rectangle(scene, (x, y - th - base), (x + tw + 4, y + 2), _color(h, i, self.color_by), -1)

@@ -160,6 +160,8 @@ class HandednessVoter:
         return track_id not in self._logit or self._ticks % self.every == 0
 
     def update(self, track_id: int, p_right: float, decay: float | None = None) -> tuple[str, float]:
+        if not math.isfinite(float(p_right)):   # min/max would turn NaN into a sure "right"
+            return self._label(self._logit.get(track_id, 0.0))
         p = min(max(float(p_right), 1e-4), 1 - 1e-4)
         z = math.log(p / (1 - p))
         s = self._logit.get(track_id, 0.0) * (self.decay if decay is None else decay) + z

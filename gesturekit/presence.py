@@ -64,8 +64,10 @@ class PresenceClassifier:
             return np.zeros(0, np.float32)
         f = presence_features(keypoints, confidence, det_score)
         p = self.mlp.predict_proba_features(f)[:, self._hand].astype(np.float32)
-        # a candidate whose points or score are not numbers is no hand: P 0, not NaN
-        return np.where(np.isfinite(f).all(1), p, np.float32(0.0))
+        # a candidate whose points or score are not numbers, or whose points sit on one spot (its
+        # ratio features all 0), is no hand: P 0, not NaN or whatever the net makes of it
+        spread = np.nan_to_num(np.ptp(np.asarray(keypoints, np.float64), axis=1).max(1))
+        return np.where(np.isfinite(f).all(1) & (spread > 1e-3), p, np.float32(0.0))
 
 
 # --- training ------------------------------------------------------------------------------------

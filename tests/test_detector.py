@@ -10,6 +10,7 @@ import pytest
 from fakes import BlobDetector
 
 from gesturekit.detector import (
+    PAD_VALUE,
     Detections,
     DetectorOptions,
     HandDetector,
@@ -72,19 +73,44 @@ def test_keypoint_model_is_refused(tmp_path):
 def test_letterbox_and_decode_map_back_to_frame_pixels():
     frame = np.zeros((360, 640, 3), np.uint8)
     img, s, dx, dy = letterbox(frame, 192, 256)
-    assert img.shape == (192, 256, 3) and s == pytest.approx(0.4) and (dx, dy) == (0, 24)
+    assert img.shape == (192, 256, 3) and s == pytest.approx((0.4, 0.4)) and (dx, dy) == (0, 24)
+    s = s[0]
     # one peak at cell (y 20, x 20) of a stride-4 map: centre (20+.5)*4 px, size 8×16 cells
     out = {"scores": np.zeros((1, 1, 48, 64), np.float32), "size": np.zeros((1, 2, 48, 64), np.float32),
            "offset": np.full((1, 2, 48, 64), 0.5, np.float32)}
     out["scores"][0, 0, 20, 20] = 0.9
     out["size"][0, :, 20, 20] = np.log([8.0, 16.0])
-    d = decode(out, 4, s, dx, dy, 640, 360, 0.3, 0.5, 4)
+    d = decode(out, 4, (s, s), dx, dy, 640, 360, 0.3, 0.5, 4)
     cx, cy = 20.5 * 4 / s, (20.5 * 4 - dy) / s
     np.testing.assert_allclose(d.boxes[0], [cx - 16 / s, cy - 32 / s, cx + 16 / s, cy + 32 / s], rtol=1e-5)
     assert np.isnan(d.angles[0]) and d.scores[0] == pytest.approx(0.9)
     out["scores"][0, 0, 2, 20] = 0.8  # near the top: the box is clipped to the frame
-    d = decode(out, 4, s, dx, dy, 640, 360, 0.3, 0.5, 4)
+    d = decode(out, 4, (s, s), dx, dy, 640, 360, 0.3, 0.5, 4)
     assert len(d) == 2 and d.boxes[1, 1] == 0.0
+
+
+@pytest.mark.parametrize("h, w", [(2400, 1080), (3071, 4095), (481, 641)])
+def test_letterbox_maps_each_axis_back_by_its_own_scale(h, w):
+    # a tall phone frame rounds its width and height to whole pixels differently
+    frame = np.zeros((h, w, 3), np.uint8)
+    x0, y0, bx, by = w - 3 * max(1, w // 40), h - 3 * max(1, h // 40), max(1, w // 40), max(1, h // 40)
+    frame[y0:y0 + by, x0:x0 + bx] = 255
+    img, (sx, sy), dx, dy = letterbox(frame, 192, 256)
+    g = np.clip(img[..., 0].astype(float) - PAD_VALUE, 0, None)
+    ys, xs = np.nonzero(g)
+    cx, cy = (xs * g[ys, xs]).sum() / g.sum() + 0.5, (ys * g[ys, xs]).sum() / g.sum() + 0.5
+    back = np.array([(cx - dx) / sx, (cy - dy) / sy])
+    # within a quarter of a canvas pixel (one scale for both axes was off by 0.4–0.8 of one)
+    assert (np.abs(back - [x0 + bx / 2, y0 + by / 2]) * [sx, sy]).max() < 0.25
+
+
+def test_decode_caps_the_hands_it_keeps_not_those_that_take_part():
+    # two peaks on one hand and a second hand: max_hands=2 must give both hands
+    out = {"scores": np.zeros((1, 1, 48, 64), np.float32), "size": np.full((1, 2, 48, 64), np.log(8.0), np.float32),
+           "offset": np.zeros((1, 2, 48, 64), np.float32)}
+    out["scores"][0, 0, 10, 10], out["scores"][0, 0, 10, 12], out["scores"][0, 0, 30, 40] = 0.9, 0.8, 0.7
+    d = decode(out, 4, (1.0, 1.0), 0.0, 0.0, 256, 192, 0.3, 0.3, 2)
+    assert len(d) == 2 and d.scores.tolist() == pytest.approx([0.9, 0.7])
 
 
 @pytest.mark.parametrize("h, w", [(480, 640), (721, 1281), (100, 90)])
@@ -93,7 +119,8 @@ def test_letterbox_pixels_match_an_area_resize(h, w):
     rng = np.random.default_rng(0)
     frame = cv2.GaussianBlur(rng.integers(0, 255, (h, w, 3), dtype=np.uint8), (0, 0), 3)
     cv2.circle(frame, (w // 3, h // 2), max(3, h // 10), (255, 255, 255), -1)
-    img, s, dx, dy = letterbox(frame, 192, 256)
+    img, _, dx, dy = letterbox(frame, 192, 256)
+    s = min(256 / w, 192 / h)
     nw, nh = round(w * s), round(h * s)
     ref = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
     got = img[int(dy):int(dy) + nh, int(dx):int(dx) + nw].astype(float)

@@ -21,6 +21,14 @@ def test_annotate_draws_on_a_copy():
         assert a.annotate(scene, [_hand()]) is scene and scene.sum() > 0
 
 
+def test_a_hand_half_out_of_the_frame_keeps_its_label():
+    h = _hand()
+    h.box = np.array([-60, 30, 40, 90], np.float32)
+    scene = np.zeros((100, 120, 3), np.uint8)
+    LabelAnnotator().annotate(scene, [h])
+    assert scene[:30, :40].any()
+
+
 def test_missing_points_and_bad_scene():
     h = _hand(None)
     h.keypoints[3] = np.nan

@@ -101,6 +101,9 @@ def test_voter_outvotes_a_wrong_start_and_forgets():
     assert side == "right" and conf > 0.9
     v.forget(7)
     assert v.update(7, 0.4)[0] == "left"
+    for _ in range(5):
+        v.update(7, 0.1)
+    assert v.update(7, float("nan"))[0] == "left"   # a reading that is no number leaves the vote be
     with pytest.raises(ValueError, match="decay"):
         HandednessVoter(decay=0)
 

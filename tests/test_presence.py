@@ -87,6 +87,8 @@ def test_shipped_presence_model_tells_a_hand_from_a_blob():
     good = clf.prob(hand, np.full((1, 21), 0.6, np.float32), np.array([0.5], np.float32))
     bad = clf.prob(blob, np.full((1, 21), 0.05, np.float32), np.array([0.12], np.float32))
     assert good[0] > 0.5 > bad[0]
+    collapsed = np.full((1, 21, 2), 100.0, np.float32)   # every point on one spot: no hand
+    assert clf.prob(collapsed, np.full((1, 21), 0.9, np.float32), np.array([0.9], np.float32))[0] == 0.0
 
 
 def test_a_hand_lost_a_moment_ago_needs_half_the_presence_to_come_back():

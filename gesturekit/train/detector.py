@@ -20,7 +20,15 @@ from .detector_data import (
     read_frames,
     split_frames,
 )
-from .loop import TrainConfig, check_hard_share, fit, pick_device, seed_everything, warm_start
+from .loop import (
+    TrainConfig,
+    check_hard_share,
+    data_key,
+    fit,
+    pick_device,
+    seed_everything,
+    warm_start,
+)
 
 DEFAULT_INPUT = (192, 256)
 
@@ -165,7 +173,11 @@ def train_detector(hands: str | Path | None = None, data: str | Path | None = No
     def on_epoch(epoch: int) -> None:
         train_set.epoch = epoch
 
-    fit(model, train_set, loss_fn, lambda m: evaluate_detector(m, ego_val, hv, input_size), cfg, on_epoch=on_epoch)
+    # a last.pt of other photos or frames is refused, not resumed
+    key = data_key(np.asarray([scenes_per_epoch, *canvas]),
+                   names=[*(hands_c["source"] if hands_c else []), *(ego_train["source"] if ego_train else [])])
+    fit(model, train_set, loss_fn, lambda m: evaluate_detector(m, ego_val, hv, input_size), cfg, on_epoch=on_epoch,
+        data_key=key)
     return Path(cfg.out) / "best.pt"
 
 

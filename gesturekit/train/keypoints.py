@@ -23,6 +23,7 @@ from .loop import (
     data_key,
     fit,
     pick_device,
+    save_atomic,
     seed_everything,
     warm_start,
 )
@@ -180,5 +181,5 @@ def train_keypoints(data: str | Path | list[str | Path], val: str | Path | None 
     best = Path(cfg.out) / "best.pt"
     ckpt = torch.load(best, weights_only=True)
     ckpt["layout"] = layout.to_dict()
-    torch.save(ckpt, best)
+    save_atomic(ckpt, best)   # a crash mid-write must not destroy the best weights
     return best

@@ -201,7 +201,7 @@ def _fit(model, train_set, loss_fn, evaluate, cfg: TrainConfig, collate, on_epoc
     last = out / "last.pt"
     ckpt = load_torch_checkpoint(last, device) if last.exists() else None
     if ckpt is not None:
-        _check_resumable(ckpt, last, model, cfg.epochs * len(loader), data_key, cfg.ema)
+        _check_resumable(ckpt, last, model, (cfg.epochs, len(loader)), data_key, cfg.ema)
     lr = cfg.lr if ckpt is None else ckpt["lr"]
     if lr is None:
         lr, hist = lr_find(model, loader, loss_fn, device, weight_decay=cfg.weight_decay)
@@ -253,7 +253,7 @@ def _fit(model, train_set, loss_fn, evaluate, cfg: TrainConfig, collate, on_epoc
                         out / "best.pt")
         resume = {"model": _plain_state(model), "opt": opt.state_dict(), "sched": sched.state_dict(), "epoch": epoch,
                   "history": history, "best": best, "lr": lr, "arch": model.arch, "data_key": data_key,
-                  "ema_decay": cfg.ema}
+                  "ema_decay": cfg.ema, "epochs": cfg.epochs, "steps_per_epoch": len(loader)}
         if ema is not None:
             resume["ema"] = ema.state_dict()
         save_atomic(resume, last)
@@ -277,7 +277,7 @@ def data_key(*arrays: np.ndarray, names: Iterable[str] = ()) -> str:
     return h.hexdigest()[:16]
 
 
-def _check_resumable(ckpt: dict, path: Path, model: torch.nn.Module, total_steps: int,
+def _check_resumable(ckpt: dict, path: Path, model: torch.nn.Module, schedule: tuple[int, int],
                      key: str | None = None, ema: float = 0.0) -> None:
     """A ``last.pt`` of another model, schedule or data cannot be resumed: say so, naming the file."""
     hint = "use another out folder, or delete it to start afresh"
@@ -285,8 +285,14 @@ def _check_resumable(ckpt: dict, path: Path, model: torch.nn.Module, total_steps
         raise ModelFileError(f"{path}: not a training checkpoint to resume ({hint})")
     if ckpt.get("arch") != getattr(model, "arch", None):
         raise ModelFileError(f"{path}: a run of {ckpt.get('arch')}, not {getattr(model, 'arch', None)} ({hint})")
-    if ckpt["sched"].get("total_steps") != total_steps:
-        raise ModelFileError(f"{path}: a run of {ckpt['sched'].get('total_steps')} steps, this one has {total_steps} "
+    epochs, steps = schedule
+    # epochs and steps per epoch, not their product alone: 2 × 8 steps resumed as 4 × 4 would run
+    # past the learning-rate schedule's end, or call a half-done run finished
+    saved = (ckpt.get("epochs"), ckpt.get("steps_per_epoch"))
+    if ckpt["sched"].get("total_steps") != epochs * steps or (saved[0] is not None and saved != schedule):
+        was = (f"{saved[0]} epochs of {saved[1]} steps" if saved[0] is not None
+               else f"{ckpt['sched'].get('total_steps')} steps")
+        raise ModelFileError(f"{path}: a run of {was}, this one has {epochs} epochs of {steps} steps "
                              f"(other epochs, batch size or data; {hint})")
     if key is not None and ckpt.get("data_key") not in (None, key):
         raise ModelFileError(f"{path}: a run on other training data (labels or images changed; {hint})")

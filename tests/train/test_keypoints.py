@@ -165,8 +165,12 @@ def test_bad_init_or_last_checkpoint_is_one_error_naming_the_file(tmp_path, cach
         with pytest.raises(ModelFileError, match=rf"{bad}: .*{why}"):
             train(tmp_path / "init", init=tmp_path / bad)
     # a run folder holding another run's last.pt: resuming it would fail deep in torch
-    with pytest.raises(ModelFileError, match=r"last\.pt: a run of 1 steps, this one has 2"):
+    with pytest.raises(ModelFileError, match=r"last\.pt: a run of 1 epochs of 1 steps, this one has 2 epochs of 1"):
         kpt.train_keypoints(data, layout=_lr3(), input_size=64, cfg=_cfg(tmp_path / "run", 2))
+    # as many steps in all, split otherwise (1 epoch of 2 steps against 2 of 1): refused too
+    kpt.train_keypoints(data, layout=_lr3(), input_size=64, cfg=_cfg(tmp_path / "run2", 2))
+    with pytest.raises(ModelFileError, match=r"last\.pt: a run of 2 epochs of 1 steps, this one has 1 epochs of 2"):
+        kpt.train_keypoints(data, layout=_lr3(), input_size=64, cfg=_cfg(tmp_path / "run2", 1), repeat=2)
     # the same number of photos with other labels: the step count agrees, the data does not
     other = _photos(tmp_path / "other", seed=1)
     with pytest.raises(ModelFileError, match=r"last\.pt: a run on other training data"):
