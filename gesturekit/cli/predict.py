@@ -86,6 +86,7 @@ def _predict(args: argparse.Namespace) -> int:
         paths, base = ImageFolderSource(root).paths, root
     else:
         raise FileNotFoundError(f"{root}: no such image or folder")
+    _check_writable("--out", args.out)   # before the work, not after it
     tracker = _make_tracker(args)
     out, bad, t0 = [], 0, time.perf_counter()
     for p in paths:
@@ -101,7 +102,6 @@ def _predict(args: argparse.Namespace) -> int:
                                "gesture": h.gesture, "gesture_score": round(h.gesture_score, 3)}
                               for h in hands]})
     dt = time.perf_counter() - t0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     # the points' names, so a model of your own layout is readable without its layout file
     args.out.write_text(json.dumps({"points": list(tracker.layout.names), "images": out}) + "\n")
     found = sum(bool(r["hands"]) for r in out)
@@ -110,12 +110,36 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_track_outputs(args: argparse.Namespace) -> None:
+    """Before any work: outputs that can be written, none of them the input or each other."""
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit: {args.limit} must be >= 1")
+    outs = [(name, path) for name, path in (("--out", args.out), ("--json", args.json)) if path is not None]
+    if len(outs) == 2 and outs[0][1].resolve() == outs[1][1].resolve():
+        raise ValueError(f"--out and --json: both {args.out}; give each its own file")
+    src = Path(str(args.video))
+    for name, path in outs:
+        if src.is_file() and path.resolve() == src.resolve():
+            raise ValueError(f"{name}: {path} is the input video; writing it would destroy it")
+        _check_writable(name, path)
+
+
+def _check_writable(name: str, path: Path) -> None:
+    if path.is_dir():
+        raise ValueError(f"{name}: {path} is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:   # e.g. a file where a folder of the path should be
+        raise ValueError(f"{name}: cannot write {path} ({e})") from None
+
+
 def _track(args: argparse.Namespace) -> int:
     import cv2
 
     from ..draw import annotate
     from ..sources import SourceError, open_source
 
+    _check_track_outputs(args)
     tracker = _make_tracker(args, mirror=args.mirror)
     writer, frames, with_hand, times, records = None, 0, 0, [], []
     stopped = False
@@ -131,14 +155,17 @@ def _track(args: argparse.Namespace) -> int:
                 records.append(hands.to_dict())
             if args.out:
                 if writer is None:
-                    args.out.parent.mkdir(parents=True, exist_ok=True)
                     # the source's own rate (known once it is open), or a 25 fps clip plays fast
                     fps = getattr(src, "fps", None) or 30.0
                     writer = cv2.VideoWriter(str(args.out), cv2.VideoWriter_fourcc(*"mp4v"), min(fps, 60.0),
                                              (frame.shape[1], frame.shape[0]))
                     if not writer.isOpened():
                         raise SourceError(f"{args.out}: cannot open a video writer")
-                writer.write(annotate(frame, hands, copy=False))
+                    size = frame.shape[:2]
+                shown = annotate(frame, hands, copy=False)
+                if shown.shape[:2] != size:   # a folder of mixed sizes: OpenCV would drop the frame unsaid
+                    shown = cv2.resize(shown, size[::-1], interpolation=cv2.INTER_AREA)
+                writer.write(shown)
             if args.limit and frames >= args.limit:
                 break
     except KeyboardInterrupt:  # Ctrl+C is how a camera run ends: keep the video, JSON and stats so far
@@ -148,9 +175,8 @@ def _track(args: argparse.Namespace) -> int:
         if writer is not None:
             writer.release()
         tracker.close()
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"frames": records}) + "\n")
+        if args.json:   # whatever ended the run (a camera unplugged too): the frames so far are kept
+            args.json.write_text(json.dumps({"frames": records}) + "\n")
     ms = np.array(times) * 1000 if times else np.zeros(1)
     print(json.dumps({"frames": frames, "share_with_hand": round(with_hand / max(frames, 1), 4),
                       "ms_per_frame_median": round(float(np.median(ms)), 2),

@@ -142,7 +142,10 @@ def exec_app(app, prog: str, on_error: Callable[[str], None] | None = None) -> i
 def save_screenshot(window, path: str | Path, frames: int) -> str | None:
     """Save ``window`` as an image; the error message, or None once saved (and said so)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:   # raised in a Qt slot it would end nothing: the app would wait forever
+        return f"cannot write {path} ({e})"
     if not window.grab().save(str(path)):
         return f"cannot write {path}"
     print(f"saved {path} after {frames} frames")
@@ -187,11 +190,13 @@ def run_window(app, win, worker, prog: str, *, frames: int | None = None, screen
             then.connect(lambda *_: QTimer.singleShot(FINISH_DELAY_MS, finish))
 
     def finish() -> None:
-        app.processEvents()
-        if screenshot and (err := save_screenshot(win, screenshot, worker.frames)):
-            errors.append(err)
-        win.close()
-        app.quit()
+        try:
+            app.processEvents()
+            if screenshot and (err := save_screenshot(win, screenshot, worker.frames)):
+                errors.append(err)
+        finally:   # whatever went wrong, a batch run ends
+            win.close()
+            app.quit()
 
     worker.failed.connect(failed)
     worker.done.connect(done)

@@ -1,4 +1,5 @@
 import json
+import re
 from dataclasses import dataclass
 
 import cv2
@@ -207,3 +208,31 @@ def test_ctrl_c_ends_a_camera_run_and_keeps_what_was_tracked(tmp_path, monkeypat
     assert json.loads(printed.strip().splitlines()[-1])["frames"] == 3 and "Ctrl+C" in err
     assert len(json.loads(js.read_text())["frames"]) == 3
     assert cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT) == 3
+
+
+@pytest.mark.parametrize("flags, problem", [
+    (["--out", "{video}"], "--out: .* is the input video"),
+    (["--json", "{video}"], "--json: .* is the input video"),
+    (["--out", "{tmp}/x.mp4", "--json", "{tmp}/x.mp4"], "--out and --json: both"),
+    (["--limit", "0"], "--limit: 0 must be >= 1"),
+    (["--json", "{video}/f.json"], "--json: cannot write"),   # a file where a folder should be
+])
+def test_track_refuses_outputs_that_would_destroy_or_lose_work(tmp_path, fake_tracker, capsys, flags, problem):
+    video = write_clip(tmp_path / "v.avi", 3, fps=30.0, start=0, step=0)
+    before = video.read_bytes()
+    args = [f.format(video=video, tmp=tmp_path) for f in flags]
+    assert main(["track", str(video), *args]) == 2
+    assert re.search(problem, capsys.readouterr().err)
+    assert video.read_bytes() == before
+
+
+def test_track_keeps_its_json_when_the_source_fails_and_every_frame_when_sizes_change(tmp_path, fake_tracker, capsys):
+    (tmp_path / "imgs").mkdir()
+    for i, size in enumerate([(48, 64), (48, 64), (60, 90), (48, 64)]):
+        cv2.imwrite(str(tmp_path / "imgs" / f"f{i}.png"), np.zeros((*size, 3), np.uint8))
+    js, out = tmp_path / "f.json", tmp_path / "a.mp4"
+    assert main(["track", str(tmp_path / "imgs"), "--json", str(js), "--out", str(out)]) == 0
+    assert cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT) == 4   # the odd size resized, not dropped
+    (tmp_path / "imgs" / "f9.png").write_bytes(b"not an image")           # the source fails at its end
+    assert main(["track", str(tmp_path / "imgs"), "--json", str(js)]) == 2
+    assert len(json.loads(js.read_text())["frames"]) == 4

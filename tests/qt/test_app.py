@@ -104,3 +104,14 @@ def test_run_window_reports_a_failed_stream_and_closes_a_batch_run(qapp, tmp_pat
     assert "demo: OSError: camera unplugged" in capsys.readouterr().err
     assert shot.exists() and not win.isVisible()
     assert worker.stop(2000)
+
+
+def test_a_screenshot_that_cannot_be_saved_is_an_error_message_not_an_exception(qapp, tmp_path):
+    # raised inside the batch run's finish slot, it left the app waiting for ever
+    from PyQt6.QtWidgets import QWidget
+
+    from gesturekit.qt.app import save_screenshot
+
+    (tmp_path / "afile").write_text("")
+    err = save_screenshot(QWidget(), tmp_path / "afile" / "shot.png", 3)
+    assert err is not None and "cannot write" in err
