@@ -205,6 +205,7 @@ class HandTracker:
         self._bus = None
         self._debouncer = None
         self._live = None   # the current or last LiveRun
+        self._live_token: object | None = None   # which run may end the gestures in view
         self.stats = {"frames": 0, "detector_runs": 0, "regressor_runs": 0}
         self.reset()
 
@@ -572,9 +573,12 @@ class HandTracker:
                                         0.0, h.motion_score, h.keypoints) for kind in ("started", "ended")]
         self._bus.publish(events)
 
-    def _end_of_live(self) -> None:
+    def _end_of_live(self, token: object) -> None:
         with self._lock:
-            self._end_events()   # as at the end of stream(): a held gesture must not outlive its source
+            # as at the end of stream(): a held gesture must not outlive its source; but a worker
+            # that outlived stop() must not end the gestures of the run started after it
+            if token is self._live_token:
+                self._end_events()
 
     def _end_events(self) -> None:
         """End the active gestures and lose the hands in view, as events (end of a stream)."""
@@ -611,7 +615,9 @@ class HandTracker:
         if self.running:
             raise RuntimeError("start_live: already running; call stop() first")
         self.reset()
-        self._live = LiveRun(source, self.process, callback, realtime, on_end=self._end_of_live)
+        # a token set before the thread starts: only this run's end may end the gestures in view
+        token = self._live_token = object()
+        self._live = LiveRun(source, self.process, callback, realtime, on_end=lambda: self._end_of_live(token))
 
     @property
     def live_error(self) -> BaseException | None:

@@ -754,6 +754,32 @@ def test_a_live_run_that_ends_ends_its_gestures_and_loses_its_hands(how):
     tr.close()
 
 
+
+def test_a_worker_that_outlived_stop_does_not_end_the_next_runs_gestures():
+    det, reg = FakeDetector(), FakeRegressor()
+    tr = HandTracker(TrackerOptions(presence_model=""), detector=det, regressor=reg, recognizer=_Flat())
+    got, busy = [], threading.Event()
+    tr.on(None, lambda e: got.append(e.kind), phase=None)
+    set_truth(det, reg, [hand_at(40, 40)])
+
+    def slow(frame, hands):             # slower than stop()'s timeout
+        busy.set()
+        time.sleep(1.0)
+
+    frames = (np.zeros((80, 80, 3), np.uint8) for _ in range(10**6))
+    tr.start_live(ArraySource(frames), slow)
+    assert busy.wait(5)
+    tr.stop(timeout=0.1)
+    started = threading.Event()
+    tr.on("flat", lambda e: started.set(), phase="started")
+    tr.start_live(ArraySource(np.zeros((80, 80, 3), np.uint8) for _ in range(10**6)), lambda f, h: time.sleep(0.01))
+    assert started.wait(5)
+    since = len(got)
+    time.sleep(1.2)                     # the old worker has ended by now
+    tr.events.wait_idle(2.0)
+    assert tr.running and "ended" not in got[since:], got[since:]   # the new run's gesture goes on
+    tr.close()
+
 def test_a_live_clock_that_jumps_back_goes_on_a_frame_later():
     from gesturekit.live import _MonotonicClock
 
