@@ -25,6 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .geometry import box_of, degenerate
 from .layouts import HAND_21
 from .runtime import file_id
 
@@ -66,8 +67,8 @@ class PresenceClassifier:
         p = self.mlp.predict_proba_features(f)[:, self._hand].astype(np.float32)
         # a candidate whose points or score are not numbers, or whose points sit on one spot (its
         # ratio features all 0), is no hand: P 0, not NaN or whatever the net makes of it
-        spread = np.nan_to_num(np.ptp(np.asarray(keypoints, np.float64), axis=1).max(1))
-        return np.where(np.isfinite(f).all(1) & (spread > 1e-3), p, np.float32(0.0))
+        collapsed = np.array([degenerate(box_of(np.asarray(k, np.float64))) for k in keypoints])
+        return np.where(np.isfinite(f).all(1) & ~collapsed, p, np.float32(0.0))
 
 
 # --- training ------------------------------------------------------------------------------------

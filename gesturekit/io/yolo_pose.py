@@ -52,7 +52,7 @@ def read_yolo_pose(root: str | Path, num_points: int | None = 21, limit: int | N
         raise DataFormatError(f"{root}: not a YOLO-pose folder (needs images/ and labels/)")
     images = {p.stem: p for p in sorted(img_dir.iterdir()) if p.suffix.lower() in IMAGE_EXTS}
     samples = []
-    fixed = num_points
+    given = num_points
     for stem, img in images.items():
         if limit is not None and len(samples) >= limit:
             break
@@ -69,7 +69,7 @@ def read_yolo_pose(root: str | Path, num_points: int | None = 21, limit: int | N
             k = n // 3
             if n <= 0 or n % 3 or (num_points is not None and k != num_points):
                 want = f"5 + 3×{num_points} = {5 + 3 * num_points}" if num_points else "5 + 3×K"
-                first = " (as the folder's first label line)" if num_points and num_points != fixed else ""
+                first = " (as the folder's first label line)" if num_points and num_points != given else ""
                 raise DataFormatError(f"{lbl}:{ln}: {len(vals)} values, expected {want}{first}")
             num_points = k   # the first line sets K for the whole folder when none was given
             v = finite_floats(lbl, ln, vals)
